@@ -1,0 +1,80 @@
+// A learning-rate schedule: a validated scheduler and the per-group values it
+// drives, stepped like PyTorch's scheduler.step().
+//
+// lrs() after n calls of Step() equal PyTorch's param_groups[g]['lr'] after
+// the scheduler's construction and n calls of step() (step(metric) for
+// ReduceLROnPlateau), bit for bit.
+//
+// Not thread-safe; movable, not copyable.
+#ifndef LRSCHED_SERVICE_SCHEDULE_SCHEDULE_H_
+#define LRSCHED_SERVICE_SCHEDULE_SCHEDULE_H_
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "lrsched/v1/scheduler_spec.pb.h"
+#include "lrsched/v1/scheduler_state.pb.h"
+#include "service/schedule/scheduler.h"
+
+namespace lrsched {
+
+// Most parameter groups a schedule takes.
+inline constexpr int kMaxParamGroups = 1024;
+
+class Schedule {
+ public:
+  // Validates `spec` (see MakeScheduler) and `base_lrs` (1 to kMaxParamGroups
+  // values, finite, at least 0) and constructs the scheduler, so that lrs()
+  // are lr(0). INVALID_ARGUMENT names the field and the rule.
+  static absl::StatusOr<Schedule> Create(const v1::SchedulerSpec& spec,
+                                         absl::Span<const double> base_lrs);
+
+  Schedule(Schedule&&) = default;
+  Schedule& operator=(Schedule&&) = default;
+
+  // Calls of Step() so far: the step whose values lrs() and momentums() are.
+  int64_t step() const { return step_; }
+  const std::vector<double>& lrs() const { return groups_.lrs; }
+  // Empty unless cycles_momentum().
+  const std::vector<double>& momentums() const { return groups_.momentums; }
+  size_t num_groups() const { return groups_.lrs.size(); }
+
+  bool takes_metric() const { return scheduler_->TakesMetric(); }
+  // Whether the next Step() reads its metric: step() + 1 is decided only once
+  // the metric of step() is known.
+  bool next_step_takes_metric() const { return scheduler_->NextStepTakesMetric(); }
+  bool cycles_momentum() const { return scheduler_->CyclesMomentum(); }
+  // The last step that exists (OneCycleLR's total_steps, the overflow of
+  // CyclicLR's TRIANGULAR2 and EXP_RANGE), else kMaxStep.
+  int64_t last_step() const { return scheduler_->LastStep(); }
+
+  // Advances one step. `metric` is read only when next_step_takes_metric().
+  // Precondition: step() < last_step().
+  void Step(double metric = std::numeric_limits<double>::quiet_NaN());
+
+  // Sets param_groups[g]['lr'] as a person would by hand between two steps.
+  // Precondition: lrs.size() == num_groups().
+  void SetLearningRates(absl::Span<const double> lrs);
+
+  v1::ScheduleState SaveState() const;
+  // Restores a state saved by a schedule of the same spec and base rates.
+  // INVALID_ARGUMENT: the state does not fit; the schedule is then unchanged
+  // only if the scheduler rejected it before changing anything.
+  absl::Status RestoreState(const v1::ScheduleState& state);
+
+ private:
+  Schedule(std::unique_ptr<Scheduler> scheduler, ParamGroups groups)
+      : scheduler_(std::move(scheduler)), groups_(std::move(groups)) {}
+
+  std::unique_ptr<Scheduler> scheduler_;
+  ParamGroups groups_;
+  int64_t step_ = 0;
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_SCHEDULE_SCHEDULE_H_
