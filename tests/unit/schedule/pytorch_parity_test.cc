@@ -1,0 +1,106 @@
+// Every checked-in PyTorch trace, recomputed by lrsched and compared bit for
+// bit: the learning rate and momentum of every step and parameter group.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/schedule/preview.h"
+#include "service/schedule/schedule.h"
+#include "tests/testing/pytorch_trace.h"
+#include "tests/testing/status_matchers.h"
+
+namespace lrsched {
+namespace {
+
+using ::lrsched::testing::DecodeValues;
+using ::lrsched::testing::FirstDifference;
+using ::lrsched::testing::LoadManifest;
+using ::lrsched::testing::LoadTraceFile;
+using ::lrsched::testing::ManifestEntry;
+using ::lrsched::testing::TraceCase;
+using ::lrsched::testing::TraceFamilies;
+using ::testing::IsEmpty;
+
+ManifestEntry ManifestEntryFor(const std::string& file_name) {
+  auto manifest = LoadManifest();
+  EXPECT_THAT(manifest, testing::IsOk());
+  if (!manifest.ok()) return {};
+  for (const ManifestEntry& entry : *manifest) {
+    if (entry.file_name == file_name) return entry;
+  }
+  ADD_FAILURE() << file_name << " is not in manifest.json";
+  return {};
+}
+
+class PyTorchParityTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PyTorchParityTest, EveryValueEqualsPyTorchBitForBit) {
+  const std::string file_name = GetParam() + ".jsonl.gz";
+  auto cases = LoadTraceFile(file_name);
+  ASSERT_THAT(cases, testing::IsOk());
+  int64_t compared = 0;
+  for (const TraceCase& trace : *cases) {
+    SCOPED_TRACE(absl::StrCat(GetParam(), "/", trace.name()));
+    auto expected_lrs = DecodeValues(trace.lrs());
+    auto expected_momentums = DecodeValues(trace.momentums());
+    ASSERT_THAT(expected_lrs, testing::IsOk());
+    ASSERT_THAT(expected_momentums, testing::IsOk());
+    auto preview = Preview(trace.spec(), trace.base_lrs(), trace.steps(), trace.metrics());
+    ASSERT_THAT(preview, testing::IsOk());
+    const size_t groups = trace.base_lrs_size();
+    EXPECT_THAT(FirstDifference(*expected_lrs, preview->lrs, groups, "lr"), IsEmpty());
+    EXPECT_THAT(FirstDifference(*expected_momentums, preview->momentums, groups, "momentum"),
+                IsEmpty());
+    compared += expected_lrs->size() + expected_momentums->size();
+  }
+  const ManifestEntry entry = ManifestEntryFor(file_name);
+  EXPECT_EQ(static_cast<int64_t>(cases->size()), entry.cases);
+  EXPECT_EQ(compared, entry.values);
+  EXPECT_GE(cases->size(), 30u) << "each scheduler needs at least 30 PyTorch cases";
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSchedulers, PyTorchParityTest, ::testing::ValuesIn(TraceFamilies()),
+                         [](const auto& param_info) { return param_info.param; });
+
+TEST(PyTorchParityCoverageTest, TracesHoldAtLeastAMillionValues) {
+  auto manifest = LoadManifest();
+  ASSERT_THAT(manifest, testing::IsOk());
+  int64_t values = 0;
+  for (const ManifestEntry& entry : *manifest) values += entry.values;
+  // Each family's test checks that it compared exactly its manifest count.
+  EXPECT_GE(values, 1'000'000);
+  EXPECT_EQ(manifest->size(), TraceFamilies().size() + 1) << "the families and invalid.jsonl.gz";
+}
+
+TEST(PyTorchParityCoverageTest, TracesComeFromARealPyTorch) {
+  auto version = testing::TorchVersion();
+  ASSERT_THAT(version, testing::IsOk());
+  EXPECT_THAT(*version, ::testing::StartsWith("1.13"));
+}
+
+// PyTorch raises for these, at construction or at a later step; lrsched
+// refuses the spec, or ends the schedule at the step before the one that
+// raised.
+TEST(PyTorchRejectsTest, LrschedRejectsWhatPyTorchRejects) {
+  auto cases = LoadTraceFile("invalid.jsonl.gz");
+  ASSERT_THAT(cases, testing::IsOk());
+  ASSERT_GE(cases->size(), 30u);
+  for (const TraceCase& trace : *cases) {
+    SCOPED_TRACE(absl::StrCat(trace.name(), ": PyTorch said ", trace.error()));
+    auto schedule = Schedule::Create(trace.spec(), trace.base_lrs());
+    if (trace.phase() == "construct" || !schedule.ok()) {
+      EXPECT_THAT(schedule, testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                              ::testing::Not(IsEmpty())));
+      continue;
+    }
+    ASSERT_EQ(trace.phase(), "step");
+    EXPECT_EQ(schedule->last_step(), trace.error_step() - 1);
+    EXPECT_THAT(Preview(trace.spec(), trace.base_lrs(), trace.error_step(), {}),
+                testing::StatusIs(absl::StatusCode::kOutOfRange, ::testing::HasSubstr("ends")));
+  }
+}
+
+}  // namespace
+}  // namespace lrsched

@@ -1,0 +1,148 @@
+#include "service/schedule/schedule.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/pytorch_trace.h"
+#include "tests/testing/status_matchers.h"
+
+namespace lrsched {
+namespace {
+
+using ::lrsched::testing::DecodeValues;
+using ::lrsched::testing::FirstDifference;
+using ::lrsched::testing::IsOk;
+using ::lrsched::testing::ParseSpec;
+using ::lrsched::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+double MetricFor(const ::lrsched::testing::TraceCase& trace, const Schedule& schedule) {
+  return schedule.next_step_takes_metric() ? trace.metrics(schedule.step()) : 0.0;
+}
+
+class SaveRestoreTest : public ::testing::TestWithParam<std::string> {};
+
+// A schedule saved half way, serialized, and restored into a new schedule of
+// the same spec continues exactly as PyTorch did without interruption.
+TEST_P(SaveRestoreTest, RestoredScheduleContinuesBitForBit) {
+  auto cases = ::lrsched::testing::LoadTraceFile(GetParam() + ".jsonl.gz");
+  ASSERT_THAT(cases, IsOk());
+  for (const auto& trace : *cases) {
+    SCOPED_TRACE(trace.name());
+    auto expected_lrs = DecodeValues(trace.lrs());
+    auto expected_momentums = DecodeValues(trace.momentums());
+    ASSERT_THAT(expected_lrs, IsOk());
+    auto first = Schedule::Create(trace.spec(), trace.base_lrs());
+    ASSERT_THAT(first, IsOk());
+    std::vector<double> lrs(first->lrs()), momentums(first->momentums());
+    while (first->step() < trace.steps() / 2) {
+      first->Step(MetricFor(trace, *first));
+      lrs.insert(lrs.end(), first->lrs().begin(), first->lrs().end());
+      momentums.insert(momentums.end(), first->momentums().begin(), first->momentums().end());
+    }
+    v1::ScheduleState saved;
+    ASSERT_TRUE(saved.ParseFromString(first->SaveState().SerializeAsString()));
+
+    auto second = Schedule::Create(trace.spec(), trace.base_lrs());
+    ASSERT_THAT(second, IsOk());
+    ASSERT_THAT(second->RestoreState(saved), IsOk());
+    while (second->step() < trace.steps()) {
+      second->Step(MetricFor(trace, *second));
+      lrs.insert(lrs.end(), second->lrs().begin(), second->lrs().end());
+      momentums.insert(momentums.end(), second->momentums().begin(), second->momentums().end());
+    }
+    EXPECT_THAT(FirstDifference(*expected_lrs, lrs, trace.base_lrs_size(), "lr"), IsEmpty());
+    EXPECT_THAT(FirstDifference(*expected_momentums, momentums, trace.base_lrs_size(), "momentum"),
+                IsEmpty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSchedulers, SaveRestoreTest,
+                         ::testing::ValuesIn(::lrsched::testing::TraceFamilies()),
+                         [](const auto& param_info) { return param_info.param; });
+
+TEST(ScheduleTest, RestoreRejectsAStateOfAnotherShape) {
+  auto one_group = Schedule::Create(ParseSpec(R"({"step_lr": {"step_size": 2}})"), {0.1});
+  auto two_groups = Schedule::Create(ParseSpec(R"({"step_lr": {"step_size": 2}})"), {0.1, 0.2});
+  ASSERT_THAT(one_group, IsOk());
+  ASSERT_THAT(two_groups, IsOk());
+  EXPECT_THAT(two_groups->RestoreState(one_group->SaveState()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("for 2 parameter groups")));
+  auto sequential = Schedule::Create(
+      ParseSpec(R"({"sequential_lr": {"schedulers": [{"step_lr": {"step_size": 2}},
+                   {"exponential_lr": {"gamma": 0.5}}], "milestones": [3]}})"),
+      {0.1});
+  ASSERT_THAT(sequential, IsOk());
+  EXPECT_THAT(sequential->RestoreState(one_group->SaveState()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0 children")));
+}
+
+// As after param_groups[g]['lr'] = x in PyTorch: a recursive scheduler goes on
+// from x with its usual rule.
+TEST(ScheduleTest, SetLearningRatesContinuesWithTheUsualRule) {
+  auto schedule = Schedule::Create(ParseSpec(R"({"exponential_lr": {"gamma": 0.5}})"), {1.0});
+  ASSERT_THAT(schedule, IsOk());
+  schedule->Step();
+  schedule->SetLearningRates({0.25, });
+  schedule->Step();
+  EXPECT_THAT(schedule->lrs(), ElementsAre(0.125));
+}
+
+// CyclicLR recomputes from its bounds, so a value set by hand lasts one step.
+TEST(ScheduleTest, SetLearningRatesLastsOneStepForCyclicLR) {
+  auto schedule = Schedule::Create(
+      ParseSpec(R"({"cyclic_lr": {"base_lr": [0.1], "max_lr": [0.5], "step_size_up": 4}})"),
+      {1.0});
+  ASSERT_THAT(schedule, IsOk());
+  schedule->SetLearningRates({7.0});
+  EXPECT_THAT(schedule->lrs(), ElementsAre(7.0));
+  schedule->Step();
+  EXPECT_THAT(schedule->lrs(), ElementsAre(0.1 + (0.5 - 0.1) * 0.25));
+}
+
+TEST(ScheduleTest, OneCycleLREndsAtTotalSteps) {
+  auto schedule = Schedule::Create(
+      ParseSpec(R"({"one_cycle_lr": {"max_lr": [0.1], "total_steps": 50}})"), {0.1});
+  ASSERT_THAT(schedule, IsOk());
+  EXPECT_EQ(schedule->last_step(), 50);
+  EXPECT_TRUE(schedule->cycles_momentum());
+  EXPECT_FALSE(schedule->takes_metric());
+}
+
+TEST(ScheduleTest, WarmupThenPlateauTakesMetricsOnlyFromTheLastMilestone) {
+  auto schedule = Schedule::Create(
+      ParseSpec(R"({"sequential_lr": {"schedulers": [{"linear_lr": {"total_iters": 3}},
+                   {"reduce_lr_on_plateau": {}}], "milestones": [3]}})"),
+      {0.1});
+  ASSERT_THAT(schedule, IsOk());
+  EXPECT_TRUE(schedule->takes_metric());
+  std::vector<bool> takes;
+  for (int t = 0; t < 5; ++t) {
+    takes.push_back(schedule->next_step_takes_metric());
+    schedule->Step(1.0);
+  }
+  // Steps 1..3 belong to the warm-up; the metric of step 3 decides step 4.
+  EXPECT_THAT(takes, ElementsAre(false, false, false, true, true));
+  EXPECT_EQ(schedule->lrs()[0], 0.1 * (1.0 / 3) * (1. + (1.0 - 1.0 / 3) / (3 * (1.0 / 3))) *
+                                    (1. + (1.0 - 1.0 / 3) / (3 * (1.0 / 3) + 1 * (1.0 - 1.0 / 3))) *
+                                    (1. + (1.0 - 1.0 / 3) / (3 * (1.0 / 3) + 2 * (1.0 - 1.0 / 3))));
+}
+
+TEST(ScheduleTest, RejectsBadBaseLrs) {
+  const auto spec = ParseSpec(R"({"step_lr": {"step_size": 2}})");
+  EXPECT_THAT(Schedule::Create(spec, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("base_lrs: expected 1 to")));
+  EXPECT_THAT(Schedule::Create(spec, {0.1, -0.1}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("base_lrs[1]: must be finite and at least 0, got -0.1")));
+  EXPECT_THAT(Schedule::Create(spec, std::vector<double>(kMaxParamGroups + 1, 0.1)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 1025")));
+}
+
+}  // namespace
+}  // namespace lrsched
