@@ -22,6 +22,9 @@ class ChainedScheduler final : public Scheduler {
   void Restart(ParamGroups& /*groups*/) override {}
   void UndoInitialStep() override {}
   bool CyclesMomentum() const override;
+  void Scale(double factor) override {
+    for (auto& child : children_) child->Scale(factor);
+  }
   int64_t LastStep() const override;
   void SaveState(v1::SchedulerState& state) const override;
   absl::Status RestoreState(const v1::SchedulerState& state) override;

@@ -14,13 +14,18 @@ class CosineAnnealingLR final : public EpochScheduler {
   // Requires 1 <= t_max <= kMaxCosineTMax.
   CosineAnnealingLR(int64_t t_max, double eta_min) : t_max_(t_max), eta_min_(eta_min) {}
 
+  void Scale(double factor) override {
+    EpochScheduler::Scale(factor);
+    eta_min_ *= factor;
+  }
+
  protected:
   void Update(ParamGroups& groups) override;
   void UpdateClosedForm(ParamGroups& groups) override;
 
  private:
   const int64_t t_max_;
-  const double eta_min_;
+  double eta_min_;
 };
 
 // Above this half period, 1 + cos(pi * (t - 1) / t_max) rounds to 0 next to

@@ -18,6 +18,10 @@ class CosineAnnealingWarmRestarts final : public EpochScheduler {
   void Construct(ParamGroups& groups) override;
   void Step(ParamGroups& groups, double metric) override;
   void Restart(ParamGroups& groups) override;
+  void Scale(double factor) override {
+    EpochScheduler::Scale(factor);
+    eta_min_ *= factor;
+  }
   void SaveState(v1::SchedulerState& state) const override;
   absl::Status RestoreState(const v1::SchedulerState& state) override;
 
@@ -27,7 +31,7 @@ class CosineAnnealingWarmRestarts final : public EpochScheduler {
  private:
   const int64_t t_0_;
   const int64_t t_mult_;
-  const double eta_min_;
+  double eta_min_;
   int64_t t_cur_ = -1;
   int64_t t_i_;
 };

@@ -53,7 +53,12 @@ void CyclicLR::Construct(ParamGroups& groups) {
   base_lrs_ = params_.base_lrs;
 }
 
-double CyclicLR::Scale(int64_t step, double cycle) const {
+void CyclicLR::Scale(double factor) {
+  EpochScheduler::Scale(factor);
+  for (double& max_lr : params_.max_lrs) max_lr *= factor;
+}
+
+double CyclicLR::ScaleFn(int64_t step, double cycle) const {
   switch (params_.mode) {
     case Mode::kTriangular:
       return 1.0;
@@ -70,7 +75,7 @@ void CyclicLR::Update(ParamGroups& groups) {
   const double x = 1. + static_cast<double>(last_epoch_) / total_size_ - cycle;
   const double scale_factor =
       x <= step_ratio_ ? x / step_ratio_ : (x - 1) / (step_ratio_ - 1);
-  const double scale = Scale(last_epoch_, cycle);
+  const double scale = ScaleFn(last_epoch_, cycle);
   for (size_t g = 0; g < groups.lrs.size(); ++g) {
     const double base_height = (params_.max_lrs[g] - base_lrs_[g]) * scale_factor;
     groups.lrs[g] = base_lrs_[g] + base_height * scale;

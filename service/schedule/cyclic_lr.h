@@ -30,6 +30,7 @@ class CyclicLR final : public EpochScheduler {
 
   void Construct(ParamGroups& groups) override;
   bool CyclesMomentum() const override { return params_.cycle_momentum; }
+  void Scale(double factor) override;
   // TRIANGULAR2 ends where PyTorch's 2.**(cycle - 1) overflows (cycle 1025),
   // EXP_RANGE with gamma > 1 where gamma**step overflows.
   int64_t LastStep() const override { return last_step_; }
@@ -38,11 +39,11 @@ class CyclicLR final : public EpochScheduler {
   void Update(ParamGroups& groups) override;
 
  private:
-  // The cycle's scale at `step` given its cycle number.
-  double Scale(int64_t step, double cycle) const;
+  // PyTorch's scale_fn at `step` given its cycle number.
+  double ScaleFn(int64_t step, double cycle) const;
   int64_t ComputeLastStep() const;
 
-  const Params params_;
+  Params params_;
   const double total_size_;
   const double step_ratio_;
   const int64_t last_step_;

@@ -27,6 +27,10 @@ void EpochScheduler::Restart(ParamGroups& groups) {
   UpdateClosedForm(groups);
 }
 
+void EpochScheduler::Scale(double factor) {
+  for (double& base_lr : base_lrs_) base_lr *= factor;
+}
+
 void EpochScheduler::SaveState(v1::SchedulerState& state) const {
   state.set_last_epoch(last_epoch_);
 }

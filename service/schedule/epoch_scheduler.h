@@ -16,6 +16,7 @@ class EpochScheduler : public Scheduler {
   void Step(ParamGroups& groups, double metric) override;
   void Restart(ParamGroups& groups) override;
   void UndoInitialStep() override { --last_epoch_; }
+  void Scale(double factor) override;
   void SaveState(v1::SchedulerState& state) const override;
   absl::Status RestoreState(const v1::SchedulerState& state) override;
 

@@ -63,6 +63,14 @@ void OneCycleLR::Construct(ParamGroups& groups) {
   EpochScheduler::Construct(groups);
 }
 
+void OneCycleLR::Scale(double factor) {
+  EpochScheduler::Scale(factor);
+  // group['initial_lr'], group['max_lr'] and group['min_lr'] in PyTorch.
+  for (double& lr : initial_lrs_) lr *= factor;
+  for (double& lr : params_.max_lrs) lr *= factor;
+  for (double& lr : min_lrs_) lr *= factor;
+}
+
 double OneCycleLR::Value(Key key, size_t group) const {
   switch (key) {
     case kInitialLr:

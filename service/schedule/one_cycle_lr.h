@@ -33,6 +33,7 @@ class OneCycleLR final : public EpochScheduler {
   void Construct(ParamGroups& groups) override;
   bool CyclesMomentum() const override { return params_.cycle_momentum; }
   int64_t LastStep() const override { return params_.total_steps; }
+  void Scale(double factor) override;
 
  protected:
   void Update(ParamGroups& groups) override;

@@ -34,6 +34,10 @@ class ReduceLROnPlateau final : public Scheduler {
   void UndoInitialStep() override { --last_epoch_; }
   bool NextStepTakesMetric() const override { return true; }
   bool TakesMetric() const override { return true; }
+  int64_t FirstMetricStep() const override { return 0; }
+  void Scale(double factor) override {
+    for (double& min_lr : params_.min_lrs) min_lr *= factor;
+  }
   void SaveState(v1::SchedulerState& state) const override;
   absl::Status RestoreState(const v1::SchedulerState& state) override;
 
@@ -44,7 +48,7 @@ class ReduceLROnPlateau final : public Scheduler {
  private:
   bool IsBetter(double metric) const;
 
-  const Params params_;
+  Params params_;
   int64_t last_epoch_ = 0;
   double best_;
   int64_t num_bad_epochs_ = 0;

@@ -46,6 +46,28 @@ void Schedule::SetLearningRates(absl::Span<const double> lrs) {
   groups_.lrs.assign(lrs.begin(), lrs.end());
 }
 
+void Schedule::ScaleSchedule(double factor) {
+  for (double& lr : groups_.lrs) lr *= factor;
+  for (double& lr : groups_.initial_lrs) lr *= factor;
+  scheduler_->Scale(factor);
+  scales_.push_back(factor);
+}
+
+void Schedule::ApplyOverride(const v1::Override& override) {
+  if (override.mode() == v1::SCALE_SCHEDULE) {
+    ScaleSchedule(override.factor());
+    return;
+  }
+  if (override.has_lrs()) {
+    const auto& values = override.lrs().values();
+    for (size_t g = 0; g < groups_.lrs.size(); ++g) {
+      groups_.lrs[g] = values.size() == 1 ? values[0] : values[g];
+    }
+    return;
+  }
+  for (double& lr : groups_.lrs) lr = override.factor() * lr;
+}
+
 v1::ScheduleState Schedule::SaveState() const {
   v1::ScheduleState state;
   state.mutable_lrs()->Add(groups_.lrs.begin(), groups_.lrs.end());
@@ -53,6 +75,7 @@ v1::ScheduleState Schedule::SaveState() const {
   state.mutable_momentums()->Add(groups_.momentums.begin(), groups_.momentums.end());
   scheduler_->SaveState(*state.mutable_scheduler());
   state.set_step(step_);
+  state.mutable_scales()->Add(scales_.begin(), scales_.end());
   return state;
 }
 
@@ -72,9 +95,14 @@ absl::Status Schedule::RestoreState(const v1::ScheduleState& state) {
     return absl::InvalidArgumentError(absl::StrCat(
         "schedule state: step ", state.step(), " is outside [0, ", last_step(), "]"));
   }
+  if (!scales_.empty()) {
+    return absl::FailedPreconditionError("schedule state: restore into a fresh schedule only");
+  }
   if (absl::Status status = scheduler_->RestoreState(state.scheduler()); !status.ok()) {
     return status;
   }
+  for (double factor : state.scales()) scheduler_->Scale(factor);
+  scales_.assign(state.scales().begin(), state.scales().end());
   groups_.lrs.assign(state.lrs().begin(), state.lrs().end());
   groups_.initial_lrs.assign(state.initial_lrs().begin(), state.initial_lrs().end());
   groups_.momentums.assign(state.momentums().begin(), state.momentums().end());

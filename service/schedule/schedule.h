@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "lrsched/v1/job.pb.h"
 #include "lrsched/v1/scheduler_spec.pb.h"
 #include "lrsched/v1/scheduler_state.pb.h"
 #include "service/schedule/scheduler.h"
@@ -56,9 +57,22 @@ class Schedule {
   // Precondition: step() < last_step().
   void Step(double metric = std::numeric_limits<double>::quiet_NaN());
 
+  // The first step whose metric decides the next step (kMaxStep if none).
+  int64_t first_metric_step() const { return scheduler_->FirstMetricStep(); }
+
   // Sets param_groups[g]['lr'] as a person would by hand between two steps.
   // Precondition: lrs.size() == num_groups().
   void SetLearningRates(absl::Span<const double> lrs);
+
+  // Scales the rest of the schedule by `factor` (finite, >= 0): the current
+  // learning rates and every base, peak and floor value the scheduler
+  // computes from, as a person would set them by hand in PyTorch.
+  void ScaleSchedule(double factor);
+
+  // Applies an operator override to the current step's values: SET_LEARNING_RATE
+  // with lrs (one, or one per group) or a factor of the current rates, or
+  // SCALE_SCHEDULE with a factor. Precondition: a valid override.
+  void ApplyOverride(const v1::Override& override);
 
   v1::ScheduleState SaveState() const;
   // Restores a state saved by a schedule of the same spec and base rates.
@@ -73,6 +87,9 @@ class Schedule {
   std::unique_ptr<Scheduler> scheduler_;
   ParamGroups groups_;
   int64_t step_ = 0;
+  // Every ScaleSchedule() factor, in order, so that a restored schedule
+  // multiplies its parameters with the same roundings.
+  std::vector<double> scales_;
 };
 
 }  // namespace lrsched

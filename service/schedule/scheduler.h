@@ -64,6 +64,14 @@ class Scheduler {
   // The last step whose values exist (PyTorch raises after it).
   virtual int64_t LastStep() const { return kMaxStep; }
 
+  // The first step whose metric a Step() reads (kMaxStep if none does).
+  virtual int64_t FirstMetricStep() const { return kMaxStep; }
+
+  // Multiplies every learning-rate value the scheduler computes from (base
+  // rates, bounds, floors) by `factor`, as a person would set those attributes
+  // by hand in PyTorch. The groups' values are the caller's to scale.
+  virtual void Scale(double factor) = 0;
+
   // Saves what Step() depends on besides the groups.
   virtual void SaveState(v1::SchedulerState& state) const = 0;
   // Restores a state saved by the same kind of scheduler.

@@ -30,6 +30,12 @@ class SequentialLR final : public Scheduler {
   void UndoInitialStep() override { --last_epoch_; }
   bool NextStepTakesMetric() const override;
   bool TakesMetric() const override { return ends_on_plateau_; }
+  int64_t FirstMetricStep() const override {
+    return ends_on_plateau_ ? milestones_.back() : kMaxStep;
+  }
+  void Scale(double factor) override {
+    for (auto& child : children_) child->Scale(factor);
+  }
   bool CyclesMomentum() const override;
   int64_t LastStep() const override { return last_step_; }
   void SaveState(v1::SchedulerState& state) const override;

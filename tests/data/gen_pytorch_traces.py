@@ -107,8 +107,46 @@ class Recorder:
                 self.momentums.append(float(group["momentum"]))
 
 
-def run(spec, base_lrs, steps, metrics):
-    """PyTorch's values for steps 0..steps, or where and how it failed."""
+def all_schedulers(scheduler):
+    children = getattr(scheduler, "_schedulers", None)
+    if children is None:
+        return [scheduler]
+    return [s for child in children for s in all_schedulers(child)]
+
+
+def apply_override(optimizer, scheduler, override):
+    """An operator override, done by hand as a PyTorch user would."""
+    if override["mode"] == "SCALE_SCHEDULE":
+        factor = override["factor"]
+        for group in optimizer.param_groups:
+            for key in ("lr", "initial_lr", "max_lr", "min_lr"):
+                if key in group:
+                    group[key] *= factor
+        for s in all_schedulers(scheduler):
+            if isinstance(s, S.ReduceLROnPlateau):
+                s.min_lrs = [m * factor for m in s.min_lrs]
+                continue
+            s.base_lrs = [b * factor for b in s.base_lrs]
+            if hasattr(s, "eta_min"):
+                s.eta_min *= factor
+            if isinstance(s, S.CyclicLR):
+                s.max_lrs = [m * factor for m in s.max_lrs]
+        return
+    for g, group in enumerate(optimizer.param_groups):
+        if "factor" in override:
+            group["lr"] = override["factor"] * group["lr"]
+        else:
+            values = override["lrs"]["values"]
+            group["lr"] = values[0] if len(values) == 1 else values[g]
+
+
+def run(spec, base_lrs, steps, metrics, overrides=()):
+    """PyTorch's values for steps 0..steps, or where and how it failed.
+
+    overrides[i] applies after the step() call that produces its
+    effective_step (after construction for step 0).
+    """
+    overrides = {o["effective_step"]: o for o in overrides}
     optimizer = make_optimizer(base_lrs)
     record = Recorder(optimizer, cycles_momentum(spec))
     plateau_after = None  # lrsched's SequentialLR that ends on ReduceLROnPlateau
@@ -132,6 +170,8 @@ def run(spec, base_lrs, steps, metrics):
     except (ValueError, TypeError, ZeroDivisionError, OverflowError, KeyError, AttributeError,
             IndexError) as error:
         return {"phase": "construct", "error": f"{type(error).__name__}: {error}"}
+    if 0 in overrides:
+        apply_override(optimizer, scheduler, overrides[0])
     record()
     for t in range(steps):
         try:
@@ -146,6 +186,8 @@ def run(spec, base_lrs, steps, metrics):
         except (ValueError, TypeError, ZeroDivisionError, OverflowError) as error:
             return {"phase": "step", "error_step": t + 1,
                     "error": f"{type(error).__name__}: {error}"}
+        if t + 1 in overrides:
+            apply_override(optimizer, scheduler, overrides[t + 1])
         record()
     return {"lrs": record.lrs, "momentums": record.momentums}
 
@@ -636,6 +678,53 @@ def chained_scheduler_cases(rng):
     return cases
 
 
+def override_cases(rng):
+    """Operator overrides of every kind on every scheduler."""
+    def set_lrs(step, *values):
+        return {"effective_step": step, "mode": "SET_LEARNING_RATE",
+                "lrs": {"values": list(values)}}
+
+    def set_factor(step, factor):
+        return {"effective_step": step, "mode": "SET_LEARNING_RATE", "factor": factor}
+
+    def scale(step, factor):
+        return {"effective_step": step, "mode": "SCALE_SCHEDULE", "factor": factor}
+
+    specs = {
+        "step_lr": {"step_lr": {"step_size": 5, "gamma": 0.5}},
+        "multi_step_lr": {"multi_step_lr": {"milestones": [10, 20, 30]}},
+        "exponential_lr": {"exponential_lr": {"gamma": 0.95}},
+        "cosine_annealing_lr": {"cosine_annealing_lr": {"t_max": 10, "eta_min": 0.001}},
+        "cyclic_lr": {"cyclic_lr": {"base_lr": [0.01], "max_lr": [0.1], "step_size_up": 4}},
+        "linear_lr": {"linear_lr": {"start_factor": 0.1, "total_iters": 20}},
+        "constant_lr": {"constant_lr": {"factor": 0.5, "total_iters": 12}},
+        "polynomial_lr": {"polynomial_lr": {"total_iters": 30, "power": 2.0}},
+        "one_cycle_lr": {"one_cycle_lr": {"max_lr": [0.1], "total_steps": 40}},
+        "cosine_annealing_warm_restarts": {"cosine_annealing_warm_restarts": {"t_0": 6,
+                                                                              "eta_min": 1e-4}},
+        "sequential_lr": {"sequential_lr": {"schedulers": [
+            {"linear_lr": {"start_factor": 0.1, "total_iters": 5}},
+            {"cosine_annealing_lr": {"t_max": 20}}], "milestones": [8]}},
+        "chained_scheduler": {"chained_scheduler": {"schedulers": [
+            {"constant_lr": {"factor": 0.5, "total_iters": 4}},
+            {"exponential_lr": {"gamma": 0.9}}]}},
+        "reduce_lr_on_plateau": {"reduce_lr_on_plateau": {"patience": 1, "factor": 0.5,
+                                                          "min_lr": [0.002]}},
+    }
+    cases = []
+    for name, spec in specs.items():
+        metrics = metric_series("flat", 40) if "reduce_lr_on_plateau" in spec else None
+        cases.append(case(f"{name}_set", spec, [0.1, 0.2], steps=40, metrics=metrics))
+        cases[-1]["overrides"] = [set_lrs(3, 0.05), set_lrs(9, 0.3, 0.01),
+                                  set_factor(15, 0.5)]
+        cases.append(case(f"{name}_scale", spec, [0.1, 0.2], steps=40, metrics=metrics))
+        cases[-1]["overrides"] = [scale(4, 0.5), scale(11, 3.0)]
+        cases.append(case(f"{name}_at_step_0", spec, [0.1], steps=20, metrics=metrics))
+        cases[-1]["overrides"] = [rng.choice([set_lrs(0, 0.07), scale(0, 0.3)]),
+                                  set_factor(7, 2.0)]
+    return cases
+
+
 def invalid_cases():
     """Configurations PyTorch rejects, at construction or at a later step."""
     bad = lambda name, spec, base_lrs=(0.1,), steps=50, metrics=None: case(
@@ -731,6 +820,7 @@ FAMILIES = [
     ("cosine_annealing_warm_restarts", warm_restarts_cases),
     ("sequential_lr", sequential_lr_cases),
     ("chained_scheduler", chained_scheduler_cases),
+    ("overrides", override_cases),
 ]
 
 
@@ -778,7 +868,8 @@ def main():
         rng = random.Random(f"lrsched-{family}")
         records, values = [], 0
         for c in make_cases(rng):
-            result = run(c["spec"], c["base_lrs"], c["steps"], c["metrics"])
+            result = run(c["spec"], c["base_lrs"], c["steps"], c["metrics"],
+                         c.get("overrides", ()))
             if "lrs" not in result:
                 sys.exit(f"{family}/{c['name']}: PyTorch failed: {result}")
             values += len(result["lrs"]) + len(result["momentums"])

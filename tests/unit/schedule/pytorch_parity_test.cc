@@ -71,13 +71,51 @@ TEST(PyTorchParityCoverageTest, TracesHoldAtLeastAMillionValues) {
   for (const ManifestEntry& entry : *manifest) values += entry.values;
   // Each family's test checks that it compared exactly its manifest count.
   EXPECT_GE(values, 1'000'000);
-  EXPECT_EQ(manifest->size(), TraceFamilies().size() + 1) << "the families and invalid.jsonl.gz";
+  EXPECT_EQ(manifest->size(), TraceFamilies().size() + 2)
+      << "the families, overrides.jsonl.gz and invalid.jsonl.gz";
 }
 
 TEST(PyTorchParityCoverageTest, TracesComeFromARealPyTorch) {
   auto version = testing::TorchVersion();
   ASSERT_THAT(version, testing::IsOk());
   EXPECT_THAT(*version, ::testing::StartsWith("1.13"));
+}
+
+// An operator override equals a PyTorch user setting param_groups[g]['lr']
+// (SET_LEARNING_RATE) or the scheduler's base, peak and floor values
+// (SCALE_SCHEDULE) by hand after the step() that produced the override's step.
+TEST(PyTorchOverrideParityTest, OverridesEqualPyTorchDoneByHand) {
+  auto cases = LoadTraceFile("overrides.jsonl.gz");
+  ASSERT_THAT(cases, testing::IsOk());
+  ASSERT_GE(cases->size(), 30u);
+  int64_t compared = 0;
+  for (const TraceCase& trace : *cases) {
+    SCOPED_TRACE(trace.name());
+    auto schedule = Schedule::Create(trace.spec(), trace.base_lrs());
+    ASSERT_THAT(schedule, testing::IsOk());
+    std::vector<double> lrs, momentums;
+    auto override_it = trace.overrides().begin();
+    while (true) {
+      if (override_it != trace.overrides().end() &&
+          override_it->effective_step() == schedule->step()) {
+        schedule->ApplyOverride(*override_it++);
+      }
+      lrs.insert(lrs.end(), schedule->lrs().begin(), schedule->lrs().end());
+      momentums.insert(momentums.end(), schedule->momentums().begin(),
+                       schedule->momentums().end());
+      if (schedule->step() == trace.steps()) break;
+      schedule->Step(schedule->next_step_takes_metric() ? trace.metrics(schedule->step()) : 0);
+    }
+    auto expected_lrs = DecodeValues(trace.lrs());
+    auto expected_momentums = DecodeValues(trace.momentums());
+    ASSERT_THAT(expected_lrs, testing::IsOk());
+    ASSERT_THAT(expected_momentums, testing::IsOk());
+    EXPECT_THAT(FirstDifference(*expected_lrs, lrs, trace.base_lrs_size(), "lr"), IsEmpty());
+    EXPECT_THAT(FirstDifference(*expected_momentums, momentums, trace.base_lrs_size(), "momentum"),
+                IsEmpty());
+    compared += lrs.size() + momentums.size();
+  }
+  EXPECT_EQ(compared, ManifestEntryFor("overrides.jsonl.gz").values);
 }
 
 // PyTorch raises for these, at construction or at a later step; lrsched
