@@ -1,0 +1,560 @@
+#include "service/job/job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace lrsched {
+namespace {
+
+// Steps one Step call may compute beyond the furthest computed step.
+constexpr int64_t kMaxAdvance = 10'000'000;
+
+std::string SchedulerName(const v1::SchedulerSpec& spec) {
+  const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(spec.kind_case());
+  return field == nullptr ? "none" : field->name();
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+}
+
+// What differs between two creation requests, for ALREADY_EXISTS.
+std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated& want) {
+  using google::protobuf::util::MessageDifferencer;
+  if (!MessageDifferencer::Equals(have.spec(), want.spec())) return "spec";
+  if (have.base_lrs_size() != want.base_lrs_size() ||
+      !std::equal(have.base_lrs().begin(), have.base_lrs().end(), want.base_lrs().begin())) {
+    return "base_lrs";
+  }
+  if (have.world_size() != want.world_size()) {
+    return absl::StrCat("world_size (", have.world_size(), ", asked ", want.world_size(), ")");
+  }
+  if (have.aggregation() != want.aggregation()) {
+    return absl::StrCat("aggregation (", v1::Aggregation_Name(have.aggregation()), ", asked ",
+                        v1::Aggregation_Name(want.aggregation()), ")");
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Job>> Job::Create(const std::string& job_id,
+                                                 const v1::JobCreated& created, absl::Time now,
+                                                 const JobOptions& options) {
+  auto schedule = Schedule::Create(created.spec(), created.base_lrs());
+  if (!schedule.ok()) return schedule.status();
+  auto job = std::unique_ptr<Job>(new Job(job_id, created, *std::move(schedule), now, options));
+  v1::JobEvent event;
+  *event.mutable_created() = created;
+  Callbacks released;
+  absl::MutexLock lock(&job->mu_);
+  job->Emit(std::move(event), released);
+  return job;
+}
+
+Job::Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
+         const JobOptions& options)
+    : id_(std::move(id)),
+      created_(std::move(created)),
+      create_time_(create_time),
+      options_(options),
+      num_groups_(schedule.num_groups()),
+      stride_(schedule.num_groups() * (schedule.cycles_momentum() ? 2 : 1)),
+      schedule_(std::move(schedule)),
+      world_size_(std::max(created_.world_size(), 1)),
+      pending_(world_size_) {
+  absl::MutexLock lock(&mu_);
+  RecordValues();
+}
+
+absl::Status Job::MatchesCreation(const v1::JobCreated& created) const {
+  const std::string difference = CreationDifference(created_, created);
+  if (difference.empty()) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat(
+      "job ", id_, " already exists with a different ", difference,
+      "; delete it first or choose another job_id"));
+}
+
+// ---------------------------------------------------------------- values
+
+int64_t Job::decided_step() const {
+  const int64_t first_metric = schedule_.first_metric_step();
+  if (schedule_.step() >= first_metric) return schedule_.step();
+  return std::min(first_metric, schedule_.last_step());
+}
+
+void Job::RecordValues() {
+  values_.insert(values_.end(), schedule_.lrs().begin(), schedule_.lrs().end());
+  values_.insert(values_.end(), schedule_.momentums().begin(), schedule_.momentums().end());
+  const int64_t retained = schedule_.step() - first_retained_ + 1;
+  if (retained > options_.history_window) {
+    const int64_t drop = retained - options_.history_window;
+    values_.erase(values_.begin(), values_.begin() + drop * stride_);
+    first_retained_ += drop;
+    while (!history_.empty() && history_.front().metric.step() < first_retained_) {
+      history_.pop_front();
+    }
+  }
+}
+
+void Job::RecordOverriddenValues() {
+  auto last = values_.end() - stride_;
+  last = std::copy(schedule_.lrs().begin(), schedule_.lrs().end(), last);
+  std::copy(schedule_.momentums().begin(), schedule_.momentums().end(), last);
+}
+
+void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
+  const std::vector<double> before =
+      decision != nullptr ? schedule_.lrs() : std::vector<double>();
+  schedule_.Step(metric);
+  if (decision != nullptr) {
+    bool reduced = false;
+    for (size_t g = 0; g < before.size(); ++g) reduced |= schedule_.lrs()[g] < before[g];
+    decision->set_reduced(reduced);
+    const v1::ScheduleState state = schedule_.SaveState();
+    // ReduceLROnPlateau alone, or the last scheduler of a SequentialLR.
+    const v1::SchedulerState& plateau = state.scheduler().children().empty()
+                                            ? state.scheduler()
+                                            : *state.scheduler().children().rbegin();
+    decision->mutable_plateau()->set_best(plateau.best());
+    decision->mutable_plateau()->set_num_bad_epochs(plateau.num_bad_epochs());
+    decision->mutable_plateau()->set_cooldown_counter(plateau.cooldown_counter());
+  }
+  // Overrides of the new step apply after the scheduler's decision.
+  while (!pending_overrides_.empty() &&
+         pending_overrides_.front().effective_step() == schedule_.step()) {
+    schedule_.ApplyOverride(pending_overrides_.front());
+    pending_overrides_.pop_front();
+  }
+  RecordValues();
+}
+
+void Job::Advance(int64_t target) {
+  while (schedule_.step() < target && !schedule_.next_step_takes_metric()) {
+    StepSchedule(std::numeric_limits<double>::quiet_NaN(), nullptr);
+  }
+}
+
+void Job::FillValues(int64_t step, v1::StepValues* values) const {
+  values->set_step(step);
+  auto it = values_.begin() + (step - first_retained_) * stride_;
+  values->mutable_lrs()->Add(it, it + num_groups_);
+  if (stride_ > num_groups_) values->mutable_momentums()->Add(it + num_groups_, it + stride_);
+}
+
+void Job::Reserve(int64_t step, Callbacks& released) {
+  if (step <= handed_out_) return;
+  const int64_t reserved =
+      std::max(step, std::min(handed_out_ + options_.handed_out_chunk, decided_step()));
+  v1::JobEvent event;
+  event.mutable_handed_out_raised()->set_step(reserved);
+  Emit(std::move(event), released);
+}
+
+// ---------------------------------------------------------------- Step
+
+Job::StepResult Job::Step(const v1::StepRequest& request, v1::StepResponse* response,
+                          StepWaiters::Callback on_decided) {
+  Callbacks released;
+  StepResult result{StepOutcome::kAnswered, absl::OkStatus()};
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t step = request.step();
+    if (deleted_) {
+      result.status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+    } else if (!closed_.ok()) {
+      result.status = closed_;
+    } else if (request.rank() >= world_size_) {
+      result.status = absl::InvalidArgumentError(absl::StrCat(
+          "rank: must be less than job ", id_, "'s world_size ", world_size_, ", got ",
+          request.rank()));
+    } else if (step > schedule_.last_step()) {
+      result.status = absl::OutOfRangeError(absl::StrCat(
+          "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step));
+    } else if (step < first_retained_) {
+      result.status = absl::OutOfRangeError(absl::StrCat(
+          "step: ", step, " is before job ", id_, "'s retained window [", first_retained_, ", ",
+          schedule_.step(), "]"));
+    } else if (step > decided_step()) {
+      if (!on_decided) {
+        result.outcome = StepOutcome::kUndecided;
+      } else {
+        result.outcome = StepOutcome::kParked;
+        result.waiter = waiters_.Add(step, std::move(on_decided));
+      }
+    } else if (step - schedule_.step() > kMaxAdvance) {
+      result.status = absl::OutOfRangeError(absl::StrCat(
+          "step: ", step, " is more than ", kMaxAdvance, " steps past job ", id_,
+          "'s furthest computed step ", schedule_.step()));
+    } else {
+      const int64_t end = std::min({step + request.look_ahead(), decided_step(),
+                                    step + options_.history_window - 1});
+      Advance(end);
+      const int64_t last = std::min(end, schedule_.step());
+      response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
+      for (int64_t s = step; s <= last; ++s) FillValues(s, response->add_values());
+      Reserve(last, released);
+    }
+  }
+  Run(released, absl::OkStatus());
+  return result;
+}
+
+bool Job::CancelWaiter(StepWaiters::Id waiter) {
+  absl::MutexLock lock(&mu_);
+  return waiters_.Remove(waiter).has_value();
+}
+
+// ---------------------------------------------------------------- metrics
+
+absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
+                                   v1::ReportMetricResponse* response) const {
+  if (step < first_retained_ || history_.empty() || step < history_.front().metric.step()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "step: ", step, " was aggregated and has left job ", id_, "'s retained window [",
+        first_retained_, ", ", schedule_.step(), "]"));
+  }
+  const auto it = std::lower_bound(
+      history_.begin(), history_.end(), step,
+      [](const Aggregated& entry, int64_t s) { return entry.metric.step() < s; });
+  if (it == history_.end() || it->metric.step() != step) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "step: the metric of step ", step, " is not used: job ", id_,
+        "'s schedule takes metrics from step ", schedule_.first_metric_step(), " on"));
+  }
+  const auto& earlier =
+      rank < static_cast<int32_t>(it->reports.size()) ? it->reports[rank] : std::nullopt;
+  if (!earlier) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "step ", step, " of job ", id_, " was aggregated without a report of rank ", rank));
+  }
+  if (!earlier->SameAs(report)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "rank ", rank, " already reported ", earlier->value, " (weight ", earlier->weight,
+        ") for step ", step, " of job ", id_, "; got ", report.value, " (weight ",
+        report.weight, ")"));
+  }
+  response->set_aggregated(true);
+  *response->mutable_decision() = it->metric;
+  return absl::OkStatus();
+}
+
+absl::Status Job::ReportMetric(const v1::ReportMetricRequest& request,
+                               v1::ReportMetricResponse* response) {
+  Callbacks released;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t step = request.step();
+    const MetricReport report{request.value(), request.weight() == 0 ? 1.0 : request.weight()};
+    if (deleted_) {
+      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+    } else if (!closed_.ok()) {
+      status = closed_;
+    } else if (!schedule_.takes_metric()) {
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "job ", id_, "'s schedule (", SchedulerName(created_.spec()), ") takes no metric"));
+    } else if (request.rank() >= world_size_) {
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "rank: must be less than job ", id_, "'s world_size ", world_size_, ", got ",
+          request.rank()));
+    } else if (step > decided_step()) {
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),
+          " are); report a step after training it"));
+    } else if (step < schedule_.first_metric_step()) {
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "step: the metric of step ", step, " is not used: job ", id_,
+          "'s schedule takes metrics from step ", schedule_.first_metric_step(), " on"));
+    } else {
+      Advance(step);
+      const std::optional<MetricReport> earlier =
+          step < schedule_.step() ? std::nullopt : pending_.Get(request.rank());
+      if (step < schedule_.step()) {
+        status = AnswerAggregated(step, request.rank(), report, response);
+      } else if (earlier && !earlier->SameAs(report)) {
+        status = absl::AlreadyExistsError(absl::StrCat(
+            "rank ", request.rank(), " already reported ", earlier->value, " (weight ",
+            earlier->weight, ") for step ", step, " of job ", id_, "; got ", report.value,
+            " (weight ", report.weight, ")"));
+      } else if (!earlier) {
+        v1::JobEvent event;
+        v1::MetricReported& reported = *event.mutable_metric_reported();
+        reported.set_step(step);
+        reported.set_rank(request.rank());
+        reported.set_value(report.value);
+        reported.set_weight(report.weight);
+        Emit(std::move(event), released);
+        MaybeAggregate(released);
+        if (schedule_.step() > step) {
+          response->set_aggregated(true);
+          *response->mutable_decision() = history_.back().metric;
+        }
+      }
+    }
+  }
+  Run(released, absl::OkStatus());
+  return status;
+}
+
+void Job::MaybeAggregate(Callbacks& released) {
+  if (!pending_.complete()) return;
+  v1::JobEvent event;
+  v1::AggregatedMetric& metric = *event.mutable_step_aggregated()->mutable_metric();
+  metric.set_step(schedule_.step());
+  metric.set_value(pending_.Aggregate(created_.aggregation()));
+  metric.set_total_weight(pending_.TotalWeight());
+  Emit(std::move(event), released);
+}
+
+void Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released) {
+  v1::AggregatedMetric& metric = *aggregated.mutable_metric();
+  Aggregated entry{{}, {}};
+  for (int rank = 0; rank < pending_.world_size(); ++rank) {
+    entry.reports.push_back(pending_.Get(rank));
+  }
+  pending_.Clear();
+  StepSchedule(metric.value(), &metric);
+  metric.mutable_lrs()->Assign(schedule_.lrs().begin(), schedule_.lrs().end());
+  entry.metric = metric;
+  history_.push_back(std::move(entry));
+  auto ready = waiters_.TakeDecided(decided_step());
+  for (auto& callback : ready) released.push_back(std::move(callback));
+}
+
+// ---------------------------------------------------------------- overrides
+
+absl::StatusOr<v1::Override> Job::SetLearningRate(const v1::SetLearningRateRequest& request) {
+  Callbacks released;
+  v1::Override override;
+  {
+    absl::MutexLock lock(&mu_);
+    if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+    if (request.has_lrs() && request.lrs().values_size() != 1 &&
+        static_cast<size_t>(request.lrs().values_size()) != num_groups_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "lrs.values: expected 1 or ", num_groups_, " values (job ", id_, " has ", num_groups_,
+          " parameter groups), got ", request.lrs().values_size()));
+    }
+    // Values up to handed_out_ may be in use; the step being computed may
+    // change only if it has not left the server.
+    const int64_t effective =
+        std::max({request.step(), handed_out_ + 1, schedule_.step()});
+    if (effective > schedule_.last_step()) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "step: the override would take effect at step ", effective, ", after job ", id_,
+          "'s schedule ends at step ", schedule_.last_step()));
+    }
+    override.set_requested_step(request.step());
+    override.set_effective_step(effective);
+    override.set_mode(request.mode() == v1::SCALE_SCHEDULE ? v1::SCALE_SCHEDULE
+                                                           : v1::SET_LEARNING_RATE);
+    if (request.has_lrs()) {
+      *override.mutable_lrs() = request.lrs();
+    } else {
+      override.set_factor(request.factor());
+    }
+    v1::JobEvent event;
+    *event.mutable_override_scheduled()->mutable_override() = override;
+    Emit(std::move(event), released);
+  }
+  Run(released, absl::OkStatus());
+  return override;
+}
+
+void Job::ApplyOverride(const v1::Override& override) {
+  overrides_.push_back(override);
+  if (override.effective_step() == schedule_.step()) {
+    schedule_.ApplyOverride(override);
+    RecordOverriddenValues();
+    return;
+  }
+  const auto position = std::upper_bound(
+      pending_overrides_.begin(), pending_overrides_.end(), override.effective_step(),
+      [](int64_t step, const v1::Override& o) { return step < o.effective_step(); });
+  pending_overrides_.insert(position, override);
+}
+
+absl::Status Job::SetWorldSize(int32_t world_size) {
+  Callbacks released;
+  {
+    absl::MutexLock lock(&mu_);
+    if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+    if (world_size == world_size_) return absl::OkStatus();
+    v1::JobEvent event;
+    event.mutable_world_size_changed()->set_world_size(world_size);
+    event.mutable_world_size_changed()->set_step(schedule_.step());
+    Emit(std::move(event), released);
+    if (schedule_.next_step_takes_metric()) MaybeAggregate(released);
+  }
+  Run(released, absl::OkStatus());
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- events
+
+void Job::Emit(v1::JobEvent event, Callbacks& released) {
+  event.set_job_id(id_);
+  event.set_sequence(last_sequence_ + 1);
+  *event.mutable_time() = ToTimestamp(absl::Now());
+  // Live events are valid by construction; Apply only fails on a bad log.
+  Apply(event, released).IgnoreError();
+  for (auto& wake : TakeWatchers()) {
+    released.push_back([wake = std::move(wake)](absl::Status) mutable { std::move(wake)(); });
+  }
+}
+
+absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released) {
+  if (event.sequence() != last_sequence_ + 1) {
+    return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
+                                            " follows event ", last_sequence_));
+  }
+  switch (event.kind_case()) {
+    case v1::JobEvent::kCreated:
+      break;
+    case v1::JobEvent::kMetricReported: {
+      const v1::MetricReported& reported = event.metric_reported();
+      pending_.Add(reported.rank(), MetricReport{reported.value(), reported.weight()});
+      break;
+    }
+    case v1::JobEvent::kStepAggregated:
+      ApplyAggregation(*event.mutable_step_aggregated(), released);
+      break;
+    case v1::JobEvent::kOverrideScheduled:
+      ApplyOverride(event.override_scheduled().override());
+      break;
+    case v1::JobEvent::kWorldSizeChanged:
+      world_size_ = event.world_size_changed().world_size();
+      pending_.Resize(world_size_);
+      break;
+    case v1::JobEvent::kHandedOutRaised:
+      handed_out_ = event.handed_out_raised().step();
+      break;
+    case v1::JobEvent::kDeleted: {
+      deleted_ = true;
+      for (auto& callback : waiters_.TakeAll()) released.push_back(std::move(callback));
+      break;
+    }
+    case v1::JobEvent::KIND_NOT_SET:
+      return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
+                                              " has no kind"));
+  }
+  last_sequence_ = event.sequence();
+  event_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
+  events_.push_back(event);
+  if (static_cast<int64_t>(events_.size()) > options_.max_events) events_.pop_front();
+  return absl::OkStatus();
+}
+
+void Job::Delete() {
+  Callbacks released;
+  {
+    absl::MutexLock lock(&mu_);
+    if (deleted_) return;
+    v1::JobEvent event;
+    event.mutable_deleted();
+    Emit(std::move(event), released);
+  }
+  // Parked Steps ask again and find the job deleted; watchers read the end.
+  Run(released, absl::OkStatus());
+}
+
+void Job::Close(const absl::Status& status) {
+  Callbacks released;
+  std::vector<WakeCallback> watchers;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = status;
+    released = waiters_.TakeAll();
+    watchers = TakeWatchers();
+  }
+  Run(released, status);
+  for (auto& wake : watchers) std::move(wake)();
+}
+
+void Job::Run(Callbacks& callbacks, const absl::Status& status) {
+  for (auto& callback : callbacks) std::move(callback)(status);
+  callbacks.clear();
+}
+
+absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::JobEvent>* out,
+                             bool* ended) const {
+  absl::MutexLock lock(&mu_);
+  if (!closed_.ok()) return closed_;
+  const int64_t first = events_.empty() ? last_sequence_ + 1 : events_.front().sequence();
+  from_sequence = std::max<int64_t>(from_sequence, 1);
+  if (from_sequence < first) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "from_sequence: events of job ", id_, " before ", first, " are no longer kept"));
+  }
+  for (auto it = events_.begin() + (from_sequence - first);
+       it != events_.end() && out->size() < max; ++it) {
+    out->push_back(*it);
+  }
+  *ended = deleted_ && (out->empty() ? from_sequence > last_sequence_
+                                     : out->back().sequence() == last_sequence_);
+  return absl::OkStatus();
+}
+
+uint64_t Job::WaitForEvent(int64_t from_sequence, WakeCallback wake) {
+  absl::MutexLock lock(&mu_);
+  if (from_sequence <= last_sequence_ || deleted_ || !closed_.ok()) return 0;
+  const uint64_t id = next_watch_id_++;
+  watchers_.emplace(id, std::move(wake));
+  return id;
+}
+
+bool Job::CancelEventWait(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  return watchers_.erase(id) > 0;
+}
+
+std::vector<Job::WakeCallback> Job::TakeWatchers() {
+  std::vector<WakeCallback> watchers;
+  for (auto& [id, wake] : watchers_) watchers.push_back(std::move(wake));
+  watchers_.clear();
+  return watchers;
+}
+
+// ---------------------------------------------------------------- view
+
+void Job::ToProto(v1::JobView view, v1::Job* job) const {
+  absl::MutexLock lock(&mu_);
+  job->set_job_id(id_);
+  *job->mutable_spec() = created_.spec();
+  *job->mutable_base_lrs() = created_.base_lrs();
+  job->set_world_size(world_size_);
+  job->set_aggregation(created_.aggregation() == v1::AGGREGATION_UNSPECIFIED
+                           ? v1::WEIGHTED_MEAN
+                           : created_.aggregation());
+  *job->mutable_create_time() = ToTimestamp(create_time_);
+  job->set_decided_step(decided_step());
+  job->set_handed_out_step(handed_out_);
+  job->set_first_retained_step(first_retained_);
+  FillValues(schedule_.step(), job->mutable_latest());
+  for (const v1::Override& override : overrides_) *job->add_overrides() = override;
+  job->set_event_count(last_sequence_);
+  job->set_stored_bytes(event_bytes_);
+  job->set_last_sequence(last_sequence_);
+  job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
+  job->set_last_step(schedule_.last_step());
+  if (view == v1::JOB_VIEW_BASIC) return;
+  for (const Aggregated& entry : history_) *job->add_metric_history() = entry.metric;
+  for (int rank = 0; rank < pending_.world_size(); ++rank) {
+    if (const auto& report = pending_.Get(rank)) {
+      v1::PendingReport* pending = job->add_pending_reports();
+      pending->set_step(schedule_.step());
+      pending->set_rank(rank);
+      pending->set_value(report->value);
+      pending->set_weight(report->weight);
+    }
+  }
+}
+
+}  // namespace lrsched

@@ -1,0 +1,196 @@
+// One training job: its schedule, the values of recent steps, the workers'
+// metric reports, operator overrides, parked Step calls and the job's events.
+//
+// The single-assignment guarantee lives here: the values of a step are
+// computed once, from the spec, the aggregated metrics and the overrides that
+// took effect at or before it, and an override only ever takes effect after
+// the furthest step that may have left the server (handed_out_step).
+//
+// Every change is an event (event.proto) applied through one path, so that a
+// job rebuilt from its events is the same job.
+//
+// Thread-safe: one mutex per job. Callbacks (parked Steps, event watchers)
+// never run under it.
+#ifndef LRSCHED_SERVICE_JOB_JOB_H_
+#define LRSCHED_SERVICE_JOB_JOB_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "lrsched/v1/event.pb.h"
+#include "lrsched/v1/job.pb.h"
+#include "lrsched/v1/scheduler_service.pb.h"
+#include "service/job/metric_reports.h"
+#include "service/job/step_waiters.h"
+#include "service/schedule/schedule.h"
+
+namespace lrsched {
+
+struct JobOptions {
+  // Steps of values and of metric history kept; older steps are OUT_OF_RANGE.
+  int64_t history_window = 10'000;
+  // handed_out_step is raised at least this far at a time, so that recording
+  // it costs one event per chunk rather than one per step. An override takes
+  // effect after it.
+  int64_t handed_out_chunk = 1'000;
+  // Events kept for WatchJob.
+  int64_t max_events = 10'000;
+};
+
+class Job {
+ public:
+  // Creates a job from its (validated) creation request. INVALID_ARGUMENT: the
+  // spec or base rates are rejected by the math.
+  static absl::StatusOr<std::unique_ptr<Job>> Create(const std::string& job_id,
+                                                     const v1::JobCreated& created,
+                                                     absl::Time now, const JobOptions& options);
+
+  Job(const Job&) = delete;
+  Job& operator=(const Job&) = delete;
+
+  const std::string& id() const { return id_; }
+
+  // OK when `created` asks for this very job; ALREADY_EXISTS naming what
+  // differs otherwise.
+  absl::Status MatchesCreation(const v1::JobCreated& created) const;
+
+  enum class StepOutcome { kAnswered, kUndecided, kParked };
+  struct StepResult {
+    StepOutcome outcome;
+    absl::Status status;                // kAnswered: OK or the error
+    StepWaiters::Id waiter = 0;         // kParked
+  };
+  // Answers a Step request into `response` when its step is decided
+  // (kAnswered). Otherwise, with an empty `on_decided` returns kUndecided;
+  // with one, parks it (kParked) to run with OK once the step is decided (ask
+  // again then) or with NOT_FOUND (deleted) or UNAVAILABLE (shutting down).
+  // Errors: NOT_FOUND (deleted), INVALID_ARGUMENT (rank >= world_size),
+  // OUT_OF_RANGE (before the retained window, after the last step).
+  StepResult Step(const v1::StepRequest& request, v1::StepResponse* response,
+                  StepWaiters::Callback on_decided);
+
+  // Takes back a parked Step callback: true if it was still parked (it will
+  // never run), false if it has run or is running.
+  bool CancelWaiter(StepWaiters::Id waiter);
+
+  // Records a worker's metric; aggregates the step when every worker has
+  // reported it, deciding the next step and releasing parked Steps.
+  // Errors: NOT_FOUND, INVALID_ARGUMENT (rank), FAILED_PRECONDITION (no
+  // metric taken, step undecided or its metric unused), ALREADY_EXISTS (a
+  // different report for the same rank and step), OUT_OF_RANGE (left the window).
+  absl::Status ReportMetric(const v1::ReportMetricRequest& request,
+                            v1::ReportMetricResponse* response);
+
+  // Schedules an operator override (validated). Returns it with the step it
+  // takes effect at. OUT_OF_RANGE: that step is after the schedule's end.
+  absl::StatusOr<v1::Override> SetLearningRate(const v1::SetLearningRateRequest& request);
+
+  // Changes the number of reporting workers from the step awaiting metrics on.
+  absl::Status SetWorldSize(int32_t world_size);
+
+  // Marks the job deleted: parked Steps end with NOT_FOUND, watchers after the
+  // JobDeleted event.
+  void Delete();
+
+  // Closes the job for this process (server shutdown): parked Steps end with
+  // `status`, and so do later Steps, reports and event reads.
+  void Close(const absl::Status& status);
+
+  void ToProto(v1::JobView view, v1::Job* job) const;
+
+  // Copies events with sequence >= from_sequence, at most `max`, into `out`.
+  // `ended` is set when the job's last event (deletion) has been read.
+  // OUT_OF_RANGE: from_sequence is older than the events kept.
+  absl::Status ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::JobEvent>* out,
+                          bool* ended) const;
+  // Parks `wake` to run once an event with sequence >= from_sequence exists,
+  // or the job is closed. Returns an id for CancelEventWait, or 0 without
+  // parking when such an event exists already (read again).
+  using WakeCallback = absl::AnyInvocable<void() &&>;
+  uint64_t WaitForEvent(int64_t from_sequence, WakeCallback wake);
+  bool CancelEventWait(uint64_t id);
+
+ private:
+  Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
+      const JobOptions& options);
+
+  using Callbacks = std::vector<StepWaiters::Callback>;
+
+  // The one path by which state changes: live and on replay.
+  absl::Status Apply(v1::JobEvent& event, Callbacks& released)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies and records a new event, stamping sequence and time.
+  void Emit(v1::JobEvent event, Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyOverride(const v1::Override& override) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Aggregates the pending step if every worker has reported it.
+  void MaybeAggregate(Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  int64_t decided_step() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Computes metric-free steps up to `target`.
+  void Advance(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes one step(), applies the overrides of the new step and records its
+  // values. With `decision`, fills in what the scheduler decided.
+  void StepSchedule(double metric, v1::AggregatedMetric* decision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordValues() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordOverriddenValues() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FillValues(int64_t step, v1::StepValues* values) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Reserve(int64_t step, Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
+                                v1::ReportMetricResponse* response) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<WakeCallback> TakeWatchers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void Run(Callbacks& callbacks, const absl::Status& status);
+
+  const std::string id_;
+  const v1::JobCreated created_;
+  const absl::Time create_time_;
+  const JobOptions options_;
+  const size_t num_groups_;
+  // lrs, then momentums, of each retained step.
+  const size_t stride_;
+
+  mutable absl::Mutex mu_;
+  Schedule schedule_ ABSL_GUARDED_BY(mu_);  // at the furthest computed step
+  int32_t world_size_ ABSL_GUARDED_BY(mu_);
+  int64_t handed_out_ ABSL_GUARDED_BY(mu_) = -1;
+  bool deleted_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);
+  // Values of steps first_retained_ .. schedule_.step(), stride_ doubles each.
+  std::deque<double> values_ ABSL_GUARDED_BY(mu_);
+  int64_t first_retained_ ABSL_GUARDED_BY(mu_) = 0;
+  // Reports of the step awaiting its metric.
+  MetricReports pending_ ABSL_GUARDED_BY(mu_);
+  struct Aggregated {
+    v1::AggregatedMetric metric;
+    std::vector<std::optional<MetricReport>> reports;  // by rank
+  };
+  std::deque<Aggregated> history_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Override> overrides_ ABSL_GUARDED_BY(mu_);
+  // Overrides not applied yet, by effective step, in order of arrival.
+  std::deque<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);
+  StepWaiters waiters_ ABSL_GUARDED_BY(mu_);
+
+  std::deque<v1::JobEvent> events_ ABSL_GUARDED_BY(mu_);
+  int64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t event_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_watch_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<uint64_t, WakeCallback> watchers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_JOB_JOB_H_

@@ -1,0 +1,95 @@
+// lrsched-server: flags (each also from an LRSCHED_* environment variable) to
+// ServerOptions; SIGTERM or SIGINT to a graceful shutdown.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/server/server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
+          "host:port to serve gRPC on, plaintext (port 0 picks a free port). Env LRSCHED_LISTEN.");
+ABSL_FLAG(int64_t, max_jobs, 100000, "Most jobs the server holds. Env LRSCHED_MAX_JOBS.");
+ABSL_FLAG(int64_t, history_window, 10000,
+          "Steps of learning rates and metric history kept per job; older steps are "
+          "OUT_OF_RANGE. Env LRSCHED_HISTORY_WINDOW.");
+ABSL_FLAG(int64_t, handed_out_chunk, 1000,
+          "Steps by which a job's handed-out watermark is raised at a time; an override takes "
+          "effect after it. Env LRSCHED_HANDED_OUT_CHUNK.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(5),
+          "On SIGTERM, how long calls in flight get to finish. Env LRSCHED_DRAIN_TIMEOUT.");
+ABSL_FLAG(std::string, log_level, "info",
+          "info: log start-up and shutdown; error: only failures. Env LRSCHED_LOG_LEVEL.");
+
+namespace {
+
+// Environment variables are defaults that the command line overrides.
+bool ApplyEnvironment() {
+  for (const char* name :
+       {"listen", "max_jobs", "history_window", "handed_out_chunk", "drain_timeout", "log_level"}) {
+    const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!absl::FindCommandLineFlag(name)->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "lrsched-server: %s=%s: %s\n", variable.c_str(), value, error.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("The lrsched scheduler service.\n  lrsched-server --listen=0.0.0.0:50051");
+  if (!ApplyEnvironment()) return 2;
+  absl::ParseCommandLine(argc, argv);
+  const bool verbose = absl::GetFlag(FLAGS_log_level) != "error";
+
+  lrsched::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_jobs = static_cast<size_t>(std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs), 0));
+  options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
+  options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);
+
+  // Block the signals before gRPC starts its threads, so that only sigwait
+  // below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = lrsched::Server::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "lrsched-server: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("lrsched-server listening on %s (port %d); max_jobs=%zu history_window=%lld "
+              "handed_out_chunk=%lld drain_timeout=%s\n",
+              options.listen.c_str(), (*server)->port(), options.max_jobs,
+              static_cast<long long>(options.job.history_window),
+              static_cast<long long>(options.job.handed_out_chunk),
+              absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  if (verbose) {
+    std::printf("lrsched-server: %s, draining for at most %s\n", strsignal(signal),
+                absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+    std::fflush(stdout);
+  }
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  (*server)->Wait();
+  if (verbose) std::printf("lrsched-server: stopped\n");
+  return 0;
+}

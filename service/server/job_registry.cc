@@ -1,0 +1,108 @@
+#include "service/server/job_registry.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace lrsched {
+
+JobRegistry::Shard& JobRegistry::ShardOf(absl::string_view job_id) const {
+  return shards_[absl::Hash<absl::string_view>()(job_id) % kShards];
+}
+
+absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Create(const v1::CreateJobRequest& request) {
+  v1::JobCreated created;
+  *created.mutable_spec() = request.spec();
+  *created.mutable_base_lrs() = request.base_lrs();
+  created.set_world_size(request.world_size() == 0 ? 1 : request.world_size());
+  created.set_aggregation(request.aggregation() == v1::AGGREGATION_UNSPECIFIED
+                              ? v1::WEIGHTED_MEAN
+                              : request.aggregation());
+  Shard& shard = ShardOf(request.job_id());
+  {
+    absl::ReaderMutexLock lock(&shard.mu);
+    if (auto it = shard.jobs.find(request.job_id()); it != shard.jobs.end()) {
+      if (absl::Status same = it->second->MatchesCreation(created); !same.ok()) return same;
+      return it->second;
+    }
+  }
+  // Build outside the lock: validating and constructing a schedule is the
+  // costly part of a CreateJob.
+  auto built = Job::Create(request.job_id(), created, absl::Now(), job_options_);
+  if (!built.ok()) return built.status();
+  std::shared_ptr<Job> job = *std::move(built);
+  absl::MutexLock lock(&shard.mu);
+  if (auto it = shard.jobs.find(request.job_id()); it != shard.jobs.end()) {
+    if (absl::Status same = it->second->MatchesCreation(created); !same.ok()) return same;
+    return it->second;
+  }
+  if (size_.load(std::memory_order_relaxed) >= max_jobs_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the server holds its maximum of ", max_jobs_, " jobs; delete finished jobs"));
+  }
+  shard.jobs.emplace(request.job_id(), job);
+  size_.fetch_add(1, std::memory_order_relaxed);
+  return job;
+}
+
+absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Find(absl::string_view job_id) const {
+  Shard& shard = ShardOf(job_id);
+  absl::ReaderMutexLock lock(&shard.mu);
+  auto it = shard.jobs.find(job_id);
+  if (it == shard.jobs.end()) {
+    return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+  }
+  return it->second;
+}
+
+absl::Status JobRegistry::Delete(absl::string_view job_id) {
+  std::shared_ptr<Job> job;
+  {
+    Shard& shard = ShardOf(job_id);
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.jobs.find(job_id);
+    if (it == shard.jobs.end()) {
+      return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+    }
+    job = std::move(it->second);
+    shard.jobs.erase(it);
+    size_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  job->Delete();
+  return absl::OkStatus();
+}
+
+std::vector<std::shared_ptr<Job>> JobRegistry::List(absl::string_view after, size_t limit,
+                                                    bool* more) const {
+  std::vector<std::shared_ptr<Job>> jobs;
+  for (const Shard& shard : shards_) {
+    absl::ReaderMutexLock lock(&shard.mu);
+    for (const auto& [id, job] : shard.jobs) {
+      if (id > after) jobs.push_back(job);
+    }
+  }
+  const auto by_id = [](const auto& a, const auto& b) { return a->id() < b->id(); };
+  *more = jobs.size() > limit;
+  if (*more) {
+    std::nth_element(jobs.begin(), jobs.begin() + limit, jobs.end(), by_id);
+    jobs.resize(limit);
+  }
+  std::sort(jobs.begin(), jobs.end(), by_id);
+  return jobs;
+}
+
+void JobRegistry::CloseAll(const absl::Status& status) {
+  for (Shard& shard : shards_) {
+    std::vector<std::shared_ptr<Job>> jobs;
+    {
+      absl::ReaderMutexLock lock(&shard.mu);
+      for (const auto& [id, job] : shard.jobs) jobs.push_back(job);
+    }
+    for (const auto& job : jobs) job->Close(status);
+  }
+}
+
+}  // namespace lrsched

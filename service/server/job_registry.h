@@ -1,0 +1,68 @@
+// The jobs of one server: a sharded map from job id to Job, so that the hot
+// path (Step, ReportMetric) takes only its shard's reader lock and the job's
+// own lock, never a global one.
+//
+// Thread-safe.
+#ifndef LRSCHED_SERVICE_SERVER_JOB_REGISTRY_H_
+#define LRSCHED_SERVICE_SERVER_JOB_REGISTRY_H_
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "lrsched/v1/scheduler_service.pb.h"
+#include "service/job/job.h"
+
+namespace lrsched {
+
+class JobRegistry {
+ public:
+  JobRegistry(size_t max_jobs, const JobOptions& job_options)
+      : max_jobs_(max_jobs), job_options_(job_options) {}
+
+  // Creates the job of a (validated) request, or returns the existing job
+  // when it was created by the same request. ALREADY_EXISTS: a job with this
+  // id and another request; RESOURCE_EXHAUSTED: max_jobs reached;
+  // INVALID_ARGUMENT: the math rejects the spec or base rates.
+  absl::StatusOr<std::shared_ptr<Job>> Create(const v1::CreateJobRequest& request);
+
+  // NOT_FOUND: no such job.
+  absl::StatusOr<std::shared_ptr<Job>> Find(absl::string_view job_id) const;
+
+  // Removes the job and marks it deleted. NOT_FOUND: no such job.
+  absl::Status Delete(absl::string_view job_id);
+
+  // Up to `limit` jobs with ids after `after`, in id order; `more` tells
+  // whether jobs follow.
+  std::vector<std::shared_ptr<Job>> List(absl::string_view after, size_t limit,
+                                         bool* more) const;
+
+  // Closes every job (server shutdown); see Job::Close.
+  void CloseAll(const absl::Status& status);
+
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs ABSL_GUARDED_BY(mu);
+  };
+  Shard& ShardOf(absl::string_view job_id) const;
+
+  const size_t max_jobs_;
+  const JobOptions job_options_;
+  mutable std::array<Shard, kShards> shards_;
+  std::atomic<size_t> size_{0};
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_SERVER_JOB_REGISTRY_H_

@@ -1,0 +1,151 @@
+#include "service/server/scheduler_service.h"
+
+#include <utility>
+
+#include "service/schedule/preview.h"
+#include "service/server/job_watcher.h"
+#include "service/server/parked_step.h"
+#include "service/server/request_validation.h"
+#include "service/server/status_conversion.h"
+
+namespace lrsched {
+namespace {
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerContext* context,
+                                                          const v1::CreateJobRequest* request,
+                                                          v1::Job* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto job = registry_.Create(*request);
+  if (!job.ok()) return Finish(context, job.status());
+  (*job)->ToProto(v1::JOB_VIEW_FULL, response);
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerContext* context,
+                                                       const v1::GetJobRequest* request,
+                                                       v1::Job* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto job = registry_.Find(request->job_id());
+  if (!job.ok()) return Finish(context, job.status());
+  (*job)->ToProto(request->view() == v1::JOB_VIEW_BASIC ? v1::JOB_VIEW_BASIC : v1::JOB_VIEW_FULL,
+                  response);
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerContext* context,
+                                                         const v1::ListJobsRequest* request,
+                                                         v1::ListJobsResponse* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  const size_t limit = request->page_size() == 0 ? RequestLimits::kDefaultPageSize
+                                                 : static_cast<size_t>(request->page_size());
+  bool more = false;
+  const auto jobs = registry_.List(request->page_token(), limit, &more);
+  const v1::JobView view =
+      request->view() == v1::JOB_VIEW_FULL ? v1::JOB_VIEW_FULL : v1::JOB_VIEW_BASIC;
+  for (const auto& job : jobs) job->ToProto(view, response->add_jobs());
+  if (more) response->set_next_page_token(jobs.back()->id());
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerContext* context,
+                                                          const v1::DeleteJobRequest* request,
+                                                          v1::DeleteJobResponse* /*response*/) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  return Finish(context, registry_.Delete(request->job_id()));
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext* context,
+                                                     const v1::StepRequest* request,
+                                                     v1::StepResponse* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto job = registry_.Find(request->job_id());
+  if (!job.ok()) return Finish(context, job.status());
+  // The common case answers at once, with gRPC's default reactor.
+  const Job::StepResult result = (*job)->Step(*request, response, nullptr);
+  if (result.outcome == Job::StepOutcome::kAnswered) return Finish(context, result.status);
+  return new ParkedStep(*std::move(job), request, response);
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
+    grpc::CallbackServerContext* context, const v1::ReportMetricRequest* request,
+    v1::ReportMetricResponse* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto job = registry_.Find(request->job_id());
+  if (!job.ok()) return Finish(context, job.status());
+  return Finish(context, (*job)->ReportMetric(*request, response));
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::SetLearningRate(
+    grpc::CallbackServerContext* context, const v1::SetLearningRateRequest* request,
+    v1::SetLearningRateResponse* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto job = registry_.Find(request->job_id());
+  if (!job.ok()) return Finish(context, job.status());
+  auto override = (*job)->SetLearningRate(*request);
+  if (!override.ok()) return Finish(context, override.status());
+  *response->mutable_override() = *std::move(override);
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
+    grpc::CallbackServerContext* context, const v1::SetWorldSizeRequest* request,
+    v1::Job* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto job = registry_.Find(request->job_id());
+  if (!job.ok()) return Finish(context, job.status());
+  if (absl::Status status = (*job)->SetWorldSize(request->world_size()); !status.ok()) {
+    return Finish(context, status);
+  }
+  (*job)->ToProto(v1::JOB_VIEW_BASIC, response);
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchJobRequest* request) {
+  absl::Status status = Validate(*request);
+  absl::StatusOr<std::shared_ptr<Job>> job =
+      status.ok() ? registry_.Find(request->job_id()) : status;
+  if (!job.ok()) {
+    // A reactor that finishes at once with the error.
+    class Failed final : public grpc::ServerWriteReactor<v1::JobEvent> {
+     public:
+      explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(job.status());
+  }
+  return new JobWatcher(*std::move(job), request->from_sequence());
+}
+
+grpc::ServerUnaryReactor* SchedulerServiceImpl::PreviewSchedule(
+    grpc::CallbackServerContext* context, const v1::PreviewScheduleRequest* request,
+    v1::PreviewScheduleResponse* response) {
+  if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  auto preview = Preview(request->spec(), request->base_lrs(), request->steps(),
+                         request->metrics());
+  if (!preview.ok()) return Finish(context, preview.status());
+  const size_t groups = preview->num_groups;
+  response->mutable_values()->Reserve(static_cast<int>(request->steps() + 1));
+  for (int64_t t = 0; t <= request->steps(); ++t) {
+    v1::StepValues* values = response->add_values();
+    values->set_step(t);
+    values->mutable_lrs()->Add(preview->lrs.begin() + t * groups,
+                               preview->lrs.begin() + (t + 1) * groups);
+    if (!preview->momentums.empty()) {
+      values->mutable_momentums()->Add(preview->momentums.begin() + t * groups,
+                                       preview->momentums.begin() + (t + 1) * groups);
+    }
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+}  // namespace lrsched

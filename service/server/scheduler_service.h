@@ -1,0 +1,53 @@
+// lrsched.v1.SchedulerService on gRPC's callback API: thin handlers that
+// validate the request, call the registry or the job, and finish. None of them
+// blocks: a Step that must wait parks a reactor on its job (ParkedStep).
+#ifndef LRSCHED_SERVICE_SERVER_SCHEDULER_SERVICE_H_
+#define LRSCHED_SERVICE_SERVER_SCHEDULER_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "lrsched/v1/scheduler_service.grpc.pb.h"
+#include "service/server/job_registry.h"
+
+namespace lrsched {
+
+class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService {
+ public:
+  explicit SchedulerServiceImpl(JobRegistry& registry) : registry_(registry) {}
+
+  grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
+                                      const v1::CreateJobRequest* request,
+                                      v1::Job* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request, v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteJob(grpc::CallbackServerContext* context,
+                                      const v1::DeleteJobRequest* request,
+                                      v1::DeleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* Step(grpc::CallbackServerContext* context,
+                                 const v1::StepRequest* request,
+                                 v1::StepResponse* response) override;
+  grpc::ServerUnaryReactor* ReportMetric(grpc::CallbackServerContext* context,
+                                         const v1::ReportMetricRequest* request,
+                                         v1::ReportMetricResponse* response) override;
+  grpc::ServerUnaryReactor* SetLearningRate(grpc::CallbackServerContext* context,
+                                            const v1::SetLearningRateRequest* request,
+                                            v1::SetLearningRateResponse* response) override;
+  grpc::ServerUnaryReactor* SetWorldSize(grpc::CallbackServerContext* context,
+                                         const v1::SetWorldSizeRequest* request,
+                                         v1::Job* response) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* WatchJob(grpc::CallbackServerContext* context,
+                                                   const v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* PreviewSchedule(grpc::CallbackServerContext* context,
+                                            const v1::PreviewScheduleRequest* request,
+                                            v1::PreviewScheduleResponse* response) override;
+
+ private:
+  JobRegistry& registry_;
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_SERVER_SCHEDULER_SERVICE_H_

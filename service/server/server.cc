@@ -1,0 +1,55 @@
+#include "service/server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
+
+namespace lrsched {
+namespace {
+constexpr char kServiceName[] = "lrsched.v1.SchedulerService";
+}  // namespace
+
+Server::Server(const ServerOptions& options)
+    : registry_(options.max_jobs, options.job), service_(registry_) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  auto server = std::unique_ptr<Server>(new Server(options));
+  // Links the generated health messages into the binary, so that reflection
+  // can describe grpc.health.v1.Health, which gRPC serves without them.
+  grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(&server->service_);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kServiceName, true);
+  return server;
+}
+
+Server::~Server() {
+  Shutdown(absl::ZeroDuration());
+  Wait();
+}
+
+void Server::Shutdown(absl::Duration drain) {
+  absl::call_once(shutdown_once_, [&] {
+    server_->GetHealthCheckService()->Shutdown();
+    registry_.CloseAll(absl::UnavailableError("the server is shutting down; retry"));
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  });
+}
+
+void Server::Wait() { server_->Wait(); }
+
+}  // namespace lrsched

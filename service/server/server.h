@@ -1,0 +1,57 @@
+// lrsched's gRPC server as a handle: Start() binds and serves
+// lrsched.v1.SchedulerService with gRPC health and reflection, port() tells
+// the port it got (bind port 0 in tests), Shutdown() drains, Wait() blocks.
+//
+// Thread-safe.
+#ifndef LRSCHED_SERVICE_SERVER_SERVER_H_
+#define LRSCHED_SERVICE_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/job/job.h"
+#include "service/server/job_registry.h"
+#include "service/server/scheduler_service.h"
+
+namespace lrsched {
+
+struct ServerOptions {
+  // host:port to listen on, plaintext; port 0 picks a free one.
+  std::string listen = "0.0.0.0:50051";
+  size_t max_jobs = 100'000;
+  JobOptions job;
+};
+
+class Server {
+ public:
+  // UNAVAILABLE: the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+
+  ~Server();
+
+  int port() const { return port_; }
+  JobRegistry& registry() { return registry_; }
+
+  // Health turns NOT_SERVING, waiting Steps end with UNAVAILABLE, new calls
+  // are refused and calls in flight get until `drain` to finish. Idempotent.
+  void Shutdown(absl::Duration drain);
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  explicit Server(const ServerOptions& options);
+
+  JobRegistry registry_;
+  SchedulerServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::once_flag shutdown_once_;
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_SERVER_SERVER_H_
