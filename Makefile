@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench traces clean
+.PHONY: all deps build test test-asan test-tsan demo bench traces clean
 
 all: build
 
@@ -15,8 +15,29 @@ build: deps
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# Test tools from npm, pinned, installed into the build tree.
+BUF_VERSION = 1.75.0
+NODE_TOOLS = $(BUILD)/node/node_modules/.bin/buf
+
+$(NODE_TOOLS):
+	npm install --prefix $(BUILD)/node --no-audit --no-fund --loglevel=error \
+	  @bufbuild/buf@$(BUF_VERSION)
+
+test: build $(NODE_TOOLS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every test again under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS=-DLRSCHED_SANITIZE=address,undefined
+
+# The concurrency test of the job layer (threads hammering one Job, as the
+# server's callback threads do) under ThreadSanitizer. The gRPC-level tests
+# are not run here: Debian's gRPC is not built with TSan, which then reports
+# gRPC's own handoffs between its inline headers and its library as races.
+test-tsan: deps
+	cmake -S . -B build-tsan -G Ninja -DLRSCHED_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target job_concurrency_test
+	cd build-tsan && ctest --output-on-failure -R '^JobConcurrencyTest'
 
 demo: build
 	deploy/demo.sh $(BUILD)
@@ -32,4 +53,4 @@ traces:
 	/usr/bin/python3 tests/data/gen_pytorch_traces.py
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan

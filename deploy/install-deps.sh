@@ -16,6 +16,9 @@ build_packages=(
   libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# Tests drive the server with independent clients from npm (buf curl), so
+# they need Node.js and npm; any Node.js 18 or newer will do.
+node_packages=(nodejs npm)
 # The reference PyTorch regenerates the checked-in traces; tests only read them.
 traces_packages=(python3 python3-torch)
 runtime_packages=(libgrpc++1.51 libprotobuf32 libsqlite3-0 openmpi-bin ca-certificates)
@@ -24,7 +27,10 @@ wanted=()
 [ $# -eq 0 ] && set -- build
 for group in "$@"; do
   case "$group" in
-    build) wanted+=("${build_packages[@]}") ;;
+    build)
+      wanted+=("${build_packages[@]}")
+      command -v npm >/dev/null 2>&1 || wanted+=("${node_packages[@]}")
+      ;;
     traces) wanted+=("${traces_packages[@]}") ;;
     runtime) wanted+=("${runtime_packages[@]}") ;;
     *) echo "install-deps.sh: unknown group '$group' (build, traces, runtime)" >&2; exit 2 ;;

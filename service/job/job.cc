@@ -53,7 +53,7 @@ absl::StatusOr<std::unique_ptr<Job>> Job::Create(const std::string& job_id,
   v1::JobEvent event;
   *event.mutable_created() = created;
   Callbacks released;
-  absl::MutexLock lock(&job->mu_);
+  MutexLock lock(&job->mu_);
   job->Emit(std::move(event), released);
   return job;
 }
@@ -69,7 +69,7 @@ Job::Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time c
       schedule_(std::move(schedule)),
       world_size_(std::max(created_.world_size(), 1)),
       pending_(world_size_) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   RecordValues();
 }
 
@@ -164,7 +164,7 @@ Job::StepResult Job::Step(const v1::StepRequest& request, v1::StepResponse* resp
   Callbacks released;
   StepResult result{StepOutcome::kAnswered, absl::OkStatus()};
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     const int64_t step = request.step();
     if (deleted_) {
       result.status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
@@ -207,7 +207,7 @@ Job::StepResult Job::Step(const v1::StepRequest& request, v1::StepResponse* resp
 }
 
 bool Job::CancelWaiter(StepWaiters::Id waiter) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return waiters_.Remove(waiter).has_value();
 }
 
@@ -250,7 +250,7 @@ absl::Status Job::ReportMetric(const v1::ReportMetricRequest& request,
   Callbacks released;
   absl::Status status;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     const int64_t step = request.step();
     const MetricReport report{request.value(), request.weight() == 0 ? 1.0 : request.weight()};
     if (deleted_) {
@@ -334,7 +334,7 @@ absl::StatusOr<v1::Override> Job::SetLearningRate(const v1::SetLearningRateReque
   Callbacks released;
   v1::Override override;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
     if (request.has_lrs() && request.lrs().values_size() != 1 &&
         static_cast<size_t>(request.lrs().values_size()) != num_groups_) {
@@ -384,7 +384,7 @@ void Job::ApplyOverride(const v1::Override& override) {
 absl::Status Job::SetWorldSize(int32_t world_size) {
   Callbacks released;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
     if (world_size == world_size_) return absl::OkStatus();
     v1::JobEvent event;
@@ -455,7 +455,7 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released) {
 void Job::Delete() {
   Callbacks released;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (deleted_) return;
     v1::JobEvent event;
     event.mutable_deleted();
@@ -469,7 +469,7 @@ void Job::Close(const absl::Status& status) {
   Callbacks released;
   std::vector<WakeCallback> watchers;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     closed_ = status;
     released = waiters_.TakeAll();
     watchers = TakeWatchers();
@@ -485,7 +485,7 @@ void Job::Run(Callbacks& callbacks, const absl::Status& status) {
 
 absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::JobEvent>* out,
                              bool* ended) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!closed_.ok()) return closed_;
   const int64_t first = events_.empty() ? last_sequence_ + 1 : events_.front().sequence();
   from_sequence = std::max<int64_t>(from_sequence, 1);
@@ -503,7 +503,7 @@ absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::
 }
 
 uint64_t Job::WaitForEvent(int64_t from_sequence, WakeCallback wake) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (from_sequence <= last_sequence_ || deleted_ || !closed_.ok()) return 0;
   const uint64_t id = next_watch_id_++;
   watchers_.emplace(id, std::move(wake));
@@ -511,7 +511,7 @@ uint64_t Job::WaitForEvent(int64_t from_sequence, WakeCallback wake) {
 }
 
 bool Job::CancelEventWait(uint64_t id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return watchers_.erase(id) > 0;
 }
 
@@ -525,7 +525,7 @@ std::vector<Job::WakeCallback> Job::TakeWatchers() {
 // ---------------------------------------------------------------- view
 
 void Job::ToProto(v1::JobView view, v1::Job* job) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   job->set_job_id(id_);
   *job->mutable_spec() = created_.spec();
   *job->mutable_base_lrs() = created_.base_lrs();

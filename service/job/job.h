@@ -26,7 +26,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "service/common/mutex.h"
 #include "absl/time/time.h"
 #include "lrsched/v1/event.pb.h"
 #include "lrsched/v1/job.pb.h"
@@ -163,7 +163,7 @@ class Job {
   // lrs, then momentums, of each retained step.
   const size_t stride_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   Schedule schedule_ ABSL_GUARDED_BY(mu_);  // at the furthest computed step
   int32_t world_size_ ABSL_GUARDED_BY(mu_);
   int64_t handed_out_ ABSL_GUARDED_BY(mu_) = -1;

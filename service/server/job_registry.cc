@@ -23,7 +23,7 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Create(const v1::CreateJobRequ
                               : request.aggregation());
   Shard& shard = ShardOf(request.job_id());
   {
-    absl::ReaderMutexLock lock(&shard.mu);
+    ReaderMutexLock lock(&shard.mu);
     if (auto it = shard.jobs.find(request.job_id()); it != shard.jobs.end()) {
       if (absl::Status same = it->second->MatchesCreation(created); !same.ok()) return same;
       return it->second;
@@ -34,7 +34,7 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Create(const v1::CreateJobRequ
   auto built = Job::Create(request.job_id(), created, absl::Now(), job_options_);
   if (!built.ok()) return built.status();
   std::shared_ptr<Job> job = *std::move(built);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   if (auto it = shard.jobs.find(request.job_id()); it != shard.jobs.end()) {
     if (absl::Status same = it->second->MatchesCreation(created); !same.ok()) return same;
     return it->second;
@@ -50,7 +50,7 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Create(const v1::CreateJobRequ
 
 absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Find(absl::string_view job_id) const {
   Shard& shard = ShardOf(job_id);
-  absl::ReaderMutexLock lock(&shard.mu);
+  ReaderMutexLock lock(&shard.mu);
   auto it = shard.jobs.find(job_id);
   if (it == shard.jobs.end()) {
     return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
@@ -62,7 +62,7 @@ absl::Status JobRegistry::Delete(absl::string_view job_id) {
   std::shared_ptr<Job> job;
   {
     Shard& shard = ShardOf(job_id);
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     auto it = shard.jobs.find(job_id);
     if (it == shard.jobs.end()) {
       return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
@@ -79,7 +79,7 @@ std::vector<std::shared_ptr<Job>> JobRegistry::List(absl::string_view after, siz
                                                     bool* more) const {
   std::vector<std::shared_ptr<Job>> jobs;
   for (const Shard& shard : shards_) {
-    absl::ReaderMutexLock lock(&shard.mu);
+    ReaderMutexLock lock(&shard.mu);
     for (const auto& [id, job] : shard.jobs) {
       if (id > after) jobs.push_back(job);
     }
@@ -98,7 +98,7 @@ void JobRegistry::CloseAll(const absl::Status& status) {
   for (Shard& shard : shards_) {
     std::vector<std::shared_ptr<Job>> jobs;
     {
-      absl::ReaderMutexLock lock(&shard.mu);
+      ReaderMutexLock lock(&shard.mu);
       for (const auto& [id, job] : shard.jobs) jobs.push_back(job);
     }
     for (const auto& job : jobs) job->Close(status);

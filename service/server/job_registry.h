@@ -16,7 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "service/common/mutex.h"
 #include "lrsched/v1/scheduler_service.pb.h"
 #include "service/job/job.h"
 
@@ -52,7 +52,7 @@ class JobRegistry {
  private:
   static constexpr size_t kShards = 64;
   struct Shard {
-    mutable absl::Mutex mu;
+    mutable Mutex mu;
     absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs ABSL_GUARDED_BY(mu);
   };
   Shard& ShardOf(absl::string_view job_id) const;

@@ -45,10 +45,10 @@ void JobWatcher::Next() {
       FinishOnce(grpc::Status::OK);
       return;
     }
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     wait_id_ = job_->WaitForEvent(next_sequence_, [this] {
       {
-        absl::MutexLock wake_lock(&mu_);
+        MutexLock wake_lock(&mu_);
         wait_id_ = 0;
       }
       Next();
@@ -73,7 +73,7 @@ void JobWatcher::OnWriteDone(bool ok) {
 void JobWatcher::OnCancel() {
   uint64_t wait_id;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     wait_id = wait_id_;
   }
   if (wait_id != 0 && job_->CancelEventWait(wait_id)) {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "service/common/mutex.h"
 #include "lrsched/v1/event.pb.h"
 #include "service/job/job.h"
 
@@ -40,7 +40,7 @@ class JobWatcher final : public grpc::ServerWriteReactor<v1::JobEvent> {
   // Events read but not written yet; batch_[batch_index_] is in flight.
   std::vector<v1::JobEvent> batch_;
   size_t batch_index_ = 0;
-  absl::Mutex mu_;
+  Mutex mu_;
   uint64_t wait_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<bool> finished_{false};
 };

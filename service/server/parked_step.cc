@@ -17,7 +17,7 @@ void ParkedStep::Try() {
   {
     // Held across parking so that a decision arriving at once waits for
     // waiter_ to be stored before it asks again.
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     response_->Clear();
     const Job::StepResult result = job_->Step(*request_, response_, [this](absl::Status status) {
       if (status.ok()) {
@@ -38,7 +38,7 @@ void ParkedStep::Try() {
 void ParkedStep::OnCancel() {
   StepWaiters::Id waiter;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     waiter = waiter_;
   }
   // Only the side that takes the parked callback back may finish: otherwise

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "service/common/mutex.h"
 #include "lrsched/v1/scheduler_service.pb.h"
 #include "service/job/job.h"
 
@@ -33,7 +33,7 @@ class ParkedStep final : public grpc::ServerUnaryReactor {
   const std::shared_ptr<Job> job_;
   const v1::StepRequest* const request_;
   v1::StepResponse* const response_;
-  absl::Mutex mu_;
+  Mutex mu_;
   StepWaiters::Id waiter_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<bool> finished_{false};
 };

@@ -1,0 +1,162 @@
+// lrsched-server as a real process, probed the way the Kubernetes kubelet
+// probes it: plaintext grpc.health.v1.Health/Check with service "". After
+// SIGTERM the probe sees NOT_SERVING or a closed connection, and the process
+// exits 0 within its drain time.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_server.h"
+
+namespace lrsched {
+namespace {
+
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// The server binary, started with `args`; reads the port it prints.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args) : args_(std::move(args)) {
+    // Everything the child needs is built before fork: it may not allocate.
+    std::string binary = LRSCHED_SERVER_BINARY;
+    std::vector<char*> argv{binary.data()};
+    for (auto& arg : args_) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    output_ = fdopen(out[0], "r");
+    char line[512];
+    if (fgets(line, sizeof line, output_) != nullptr) {
+      const std::string text = line;
+      const auto at = text.find("(port ");
+      if (at != std::string::npos) {
+        absl::SimpleAtoi(text.substr(at + 6, text.find(')', at) - at - 6), &port_);
+      }
+    }
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (output_ != nullptr) fclose(output_);
+  }
+
+  int port() const { return port_; }
+  void Signal(int signal) { kill(pid_, signal); }
+
+  // Waits for the process to exit; returns its exit status, or -1 if it did
+  // not exit within `timeout`.
+  int WaitForExit(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return -1;
+  }
+
+ private:
+  std::vector<std::string> args_;
+  pid_t pid_ = -1;
+  FILE* output_ = nullptr;
+  int port_ = 0;
+  bool exited_ = false;
+};
+
+grpc::Status Probe(int port, const std::string& service, HealthCheckResponse* response) {
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  HealthCheckRequest request;
+  request.set_service(service);
+  return Health::NewStub(channel)->Check(&context, request, response);
+}
+
+TEST(KubeletProbeTest, ServingUntilSigtermThenNotServingAndExitZero) {
+  ServerProcess server({"--listen=127.0.0.1:0", "--drain_timeout=3s"});
+  ASSERT_GT(server.port(), 0);
+  HealthCheckResponse response;
+  ASSERT_TRUE(Probe(server.port(), "", &response).ok());
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  ASSERT_TRUE(Probe(server.port(), "lrsched.v1.SchedulerService", &response).ok());
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+
+  server.Signal(SIGTERM);
+  const grpc::Status after = Probe(server.port(), "", &response);
+  if (after.ok()) {
+    EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  } else {
+    EXPECT_EQ(after.error_code(), grpc::StatusCode::UNAVAILABLE) << after.error_message();
+  }
+  EXPECT_EQ(server.WaitForExit(absl::Seconds(10)), 0);
+}
+
+TEST(KubeletProbeTest, SigtermEndsAWaitingStepWithUnavailableAndStillExitsZero) {
+  ServerProcess server({"--listen=127.0.0.1:0", "--drain_timeout=3s"});
+  ASSERT_GT(server.port(), 0);
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::SchedulerService::NewStub(channel);
+  {
+    grpc::ClientContext context;
+    v1::Job job;
+    ASSERT_TRUE(stub->CreateJob(&context,
+                                testing::FromJson<v1::CreateJobRequest>(
+                                    R"({"job_id": "p", "base_lrs": [0.1],
+                                        "spec": {"reduce_lr_on_plateau": {}}})"),
+                                &job)
+                    .ok());
+  }
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::StepResponse step;
+  grpc::Status status;
+  absl::Notification done;
+  const auto request = testing::FromJson<v1::StepRequest>(R"({"job_id": "p", "step": 1})");
+  stub->async()->Step(&context, &request, &step, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    grpc::ClientContext get_context;
+    v1::Job job;
+    return stub->GetJob(&get_context, testing::FromJson<v1::GetJobRequest>(R"({"job_id": "p"})"),
+                        &job)
+               .ok() &&
+           job.waiting_steps() == 1;
+  }));
+  server.Signal(SIGTERM);
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(server.WaitForExit(absl::Seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace lrsched
