@@ -1,0 +1,53 @@
+// The storage seam: the durable log of every job's events.
+//
+// A job is its events (event.proto); the store keeps them in order, keyed by
+// (job id, sequence number), and gives them back on start so that every job
+// can be rebuilt by replay. Implementations must pass the conformance tests in
+// tests/unit/store/.
+//
+// Durability promise: when an Append's callback runs with OK, its events
+// survive a crash of the process (and, with full sync, of the machine).
+//
+// Thread-safe. Append and DeleteJob never block the caller: they queue the
+// work and run `done` on the store's own thread when it is durable, so that
+// gRPC's callback threads never wait for a disk.
+#ifndef LRSCHED_SERVICE_STORE_EVENT_STORE_H_
+#define LRSCHED_SERVICE_STORE_EVENT_STORE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "lrsched/v1/event.pb.h"
+
+namespace lrsched {
+
+class EventStore {
+ public:
+  using Done = absl::AnyInvocable<void(absl::Status) &&>;
+
+  virtual ~EventStore() = default;
+
+  // Appends events of one job, in sequence order. `done` runs once they are
+  // durable: OK, ALREADY_EXISTS if a (job id, sequence) is already stored
+  // (nothing of this append is stored then), or the storage error.
+  virtual void Append(std::vector<v1::JobEvent> events, Done done) = 0;
+
+  // Removes every event of a job; `done` runs once that is durable.
+  virtual void DeleteJob(std::string job_id, Done done) = 0;
+
+  // Calls `visit` with each job's events in sequence order, one job at a
+  // time, jobs in id order. Stops at, and returns, the first error of `visit`
+  // or of the storage. Call it before the first Append.
+  virtual absl::Status LoadAll(
+      absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) = 0;
+
+  // Blocks until everything queued so far is durable or has failed.
+  virtual void Flush() = 0;
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_STORE_EVENT_STORE_H_

@@ -1,0 +1,255 @@
+#include "service/store/sqlite_event_store.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/common/status_macros.h"
+
+namespace lrsched {
+namespace {
+
+// Prefixes a status with the file it is about, keeping its code.
+absl::Status About(const std::string& path, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat("state file ", path, ": ", status.message()));
+}
+
+// Checks what SQLite would report less clearly: the directory exists and the
+// file and directory can be written.
+absl::Status CheckLocation(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path file(path);
+  const fs::path directory = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code error;
+  if (!fs::is_directory(directory, error)) {
+    return absl::NotFoundError(absl::StrCat("directory ", directory.string(), " does not exist"));
+  }
+  if (fs::exists(file, error) && access(path.c_str(), R_OK | W_OK) != 0) {
+    return absl::PermissionDeniedError("the file is not readable and writable");
+  }
+  if (access(directory.c_str(), W_OK) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "directory ", directory.string(), " is read-only (SQLite needs it for its journal)"));
+  }
+  return absl::OkStatus();
+}
+
+// One integer from a query, or nullopt when it returns no row.
+absl::StatusOr<std::optional<int64_t>> QueryInt(sqlite3* db, const char* sql) {
+  auto statement = SqliteStatement::Prepare(db, sql);
+  if (!statement.ok()) return statement.status();
+  auto row = statement->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<int64_t>();
+  return std::optional<int64_t>(statement->ColumnInt64(0));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
+    const std::string& path, const SqliteStoreOptions& options) {
+  const bool in_memory = path == ":memory:";
+  if (!in_memory) LRSCHED_RETURN_IF_ERROR(About(path, CheckLocation(path)));
+  sqlite3* db = nullptr;
+  const int code = sqlite3_open_v2(path.c_str(), &db,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                                   nullptr);
+  if (code != SQLITE_OK) {
+    absl::Status status = SqliteError(db, code, "cannot open");
+    sqlite3_close(db);
+    return About(path, status);
+  }
+  auto store = std::unique_ptr<SqliteEventStore>(new SqliteEventStore(path, db));
+  // Read before writing anything: a file we cannot read stays as it is.
+  auto tables = QueryInt(db, "SELECT count(*) FROM sqlite_master");
+  if (!tables.ok()) return About(path, tables.status());
+  if (**tables == 0) {
+    LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(
+        "BEGIN;"
+        "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+        "INSERT INTO schema_version VALUES (1);"
+        "CREATE TABLE events (job_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
+        " event BLOB NOT NULL, PRIMARY KEY (job_id, sequence)) WITHOUT ROWID;"
+        "COMMIT;")));
+  } else {
+    auto has_version = QueryInt(
+        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    if (!has_version.ok()) return About(path, has_version.status());
+    if (**has_version == 0) {
+      return About(path, absl::FailedPreconditionError(
+                             "not an lrsched state file (no schema_version table); "
+                             "choose another --state"));
+    }
+    auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
+    if (!version.ok()) return About(path, version.status());
+    if (!version->has_value() || **version > kSchemaVersion) {
+      return About(path, absl::FailedPreconditionError(absl::StrCat(
+                             "written by a newer lrsched (schema version ",
+                             version->value_or(-1), "); this one reads up to version ",
+                             kSchemaVersion)));
+    }
+  }
+  LRSCHED_RETURN_IF_ERROR(About(path, store->Exec("PRAGMA journal_mode = WAL")));
+  LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(options.full_sync ? "PRAGMA synchronous = FULL"
+                                                                    : "PRAGMA synchronous = NORMAL")));
+  LRSCHED_RETURN_IF_ERROR(About(path, store->Prepare()));
+  store->writer_ = std::thread([raw = store.get()] { raw->WriterLoop(); });
+  return store;
+}
+
+SqliteEventStore::SqliteEventStore(std::string path, sqlite3* db)
+    : path_(std::move(path)), db_(db) {}
+
+SqliteEventStore::~SqliteEventStore() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+  }
+  insert_.reset();
+  delete_job_.reset();
+  sqlite3_close(db_);
+}
+
+absl::Status SqliteEventStore::Exec(const char* sql) {
+  char* error = nullptr;
+  const int code = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+  if (code == SQLITE_OK) return absl::OkStatus();
+  sqlite3_free(error);
+  return SqliteError(db_, code, sql);
+}
+
+absl::Status SqliteEventStore::Prepare() {
+  auto insert = SqliteStatement::Prepare(
+      db_, "INSERT INTO events (job_id, sequence, event) VALUES (?1, ?2, ?3)");
+  if (!insert.ok()) return insert.status();
+  auto remove = SqliteStatement::Prepare(db_, "DELETE FROM events WHERE job_id = ?1");
+  if (!remove.ok()) return remove.status();
+  insert_.emplace(*std::move(insert));
+  delete_job_.emplace(*std::move(remove));
+  return absl::OkStatus();
+}
+
+void SqliteEventStore::Append(std::vector<v1::JobEvent> events, Done done) {
+  Enqueue({std::move(events), std::nullopt, std::move(done)});
+}
+
+void SqliteEventStore::DeleteJob(std::string job_id, Done done) {
+  Enqueue({{}, std::move(job_id), std::move(done)});
+}
+
+void SqliteEventStore::Flush() {
+  std::promise<void> flushed;
+  Enqueue({{}, std::nullopt, [&flushed](absl::Status) { flushed.set_value(); }});
+  flushed.get_future().wait();
+}
+
+int64_t SqliteEventStore::transactions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transactions_;
+}
+
+void SqliteEventStore::Enqueue(Operation operation) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(operation));
+  }
+  wake_.notify_one();
+}
+
+void SqliteEventStore::WriterLoop() {
+  std::string buffer;
+  while (true) {
+    std::deque<Operation> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is written
+      batch.swap(queue_);
+    }
+    std::vector<absl::Status> results;
+    results.reserve(batch.size());
+    absl::Status transaction = Exec("BEGIN IMMEDIATE");
+    for (const Operation& operation : batch) {
+      results.push_back(transaction.ok() ? Apply(operation) : transaction);
+    }
+    if (transaction.ok()) {
+      transaction = Exec("COMMIT");
+      if (!transaction.ok()) Exec("ROLLBACK").IgnoreError();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++transactions_;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::move(batch[i].done)(transaction.ok() ? results[i] : About(path_, transaction));
+    }
+  }
+}
+
+absl::Status SqliteEventStore::Apply(const Operation& operation) {
+  if (operation.events.empty() && !operation.delete_job) return absl::OkStatus();
+  LRSCHED_RETURN_IF_ERROR(Exec("SAVEPOINT operation"));
+  absl::Status status;
+  if (operation.delete_job) {
+    delete_job_->BindText(1, *operation.delete_job);
+    status = delete_job_->Run();
+    delete_job_->Reset();
+  } else {
+    std::string blob;
+    for (const v1::JobEvent& event : operation.events) {
+      blob.clear();
+      event.SerializeToString(&blob);
+      insert_->BindText(1, event.job_id());
+      insert_->BindInt64(2, event.sequence());
+      insert_->BindBlob(3, blob);
+      status = insert_->Run();
+      insert_->Reset();
+      if (!status.ok()) {
+        status = absl::Status(status.code(), absl::StrCat("job ", event.job_id(), " event ",
+                                                          event.sequence(), ": ", status.message()));
+        break;
+      }
+    }
+  }
+  if (!status.ok()) Exec("ROLLBACK TO operation").IgnoreError();
+  Exec("RELEASE operation").IgnoreError();
+  return About(path_, status);
+}
+
+absl::Status SqliteEventStore::LoadAll(
+    absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) {
+  auto select = SqliteStatement::Prepare(
+      db_, "SELECT job_id, sequence, event FROM events ORDER BY job_id, sequence");
+  if (!select.ok()) return About(path_, select.status());
+  std::vector<v1::JobEvent> job;
+  while (true) {
+    auto row = select->Step();
+    if (!row.ok()) return About(path_, row.status());
+    if (!*row || (!job.empty() && select->ColumnText(0) != job.back().job_id())) {
+      if (!job.empty()) LRSCHED_RETURN_IF_ERROR(visit(std::move(job)));
+      job.clear();
+      if (!*row) return absl::OkStatus();
+    }
+    v1::JobEvent event;
+    const absl::string_view blob = select->ColumnBlob(2);
+    const int64_t sequence = select->ColumnInt64(1);
+    if (!event.ParseFromArray(blob.data(), static_cast<int>(blob.size())) ||
+        event.job_id() != select->ColumnText(0) || event.sequence() != sequence) {
+      return About(path_, absl::DataLossError(absl::StrCat(
+                              "job ", select->ColumnText(0), " event ", sequence,
+                              " does not parse or does not match its key")));
+    }
+    job.push_back(std::move(event));
+  }
+}
+
+}  // namespace lrsched

@@ -1,0 +1,97 @@
+// The embedded EventStore: one SQLite file in WAL mode, one table of events
+// keyed by (job id, sequence) with the event as a serialized protobuf, and a
+// schema version table that later versions migrate from.
+//
+// One writer thread owns the connection. Appends queue up while it commits,
+// and it writes everything queued in one transaction (group commit), so that
+// durability costs one fsync per batch rather than one per event.
+//
+// Thread-safe.
+#ifndef LRSCHED_SERVICE_STORE_SQLITE_EVENT_STORE_H_
+#define LRSCHED_SERVICE_STORE_SQLITE_EVENT_STORE_H_
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "service/store/event_store.h"
+#include "service/store/sqlite_statement.h"
+
+namespace lrsched {
+
+struct SqliteStoreOptions {
+  // synchronous=FULL: an acknowledged event survives a power loss. NORMAL:
+  // it survives a crash of the process, not necessarily of the machine.
+  bool full_sync = true;
+};
+
+class SqliteEventStore final : public EventStore {
+ public:
+  // The schema version this build writes and the newest it reads.
+  static constexpr int64_t kSchemaVersion = 1;
+
+  // Opens the store at `path`, creating it if the file does not exist or is
+  // empty; ":memory:" keeps nothing. Never overwrites a file it cannot read.
+  // Errors name the file and the problem: NOT_FOUND (no such directory),
+  // PERMISSION_DENIED (read-only file or directory), DATA_LOSS (corrupt,
+  // truncated, or not a database), FAILED_PRECONDITION (not lrsched's, or
+  // written by a newer schema version).
+  static absl::StatusOr<std::unique_ptr<SqliteEventStore>> Open(
+      const std::string& path, const SqliteStoreOptions& options = {});
+
+  // Writes what is queued, then closes.
+  ~SqliteEventStore() override;
+
+  void Append(std::vector<v1::JobEvent> events, Done done) override;
+  void DeleteJob(std::string job_id, Done done) override;
+  absl::Status LoadAll(
+      absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) override;
+  void Flush() override;
+
+  const std::string& path() const { return path_; }
+  // Transactions committed so far (group commit makes them fewer than appends).
+  int64_t transactions() const;
+
+ private:
+  struct Operation {
+    std::vector<v1::JobEvent> events;  // an append, or
+    std::optional<std::string> delete_job;  // a deletion, or neither: a flush
+    Done done;
+  };
+
+  SqliteEventStore(std::string path, sqlite3* db);
+  absl::Status Prepare();
+  void Enqueue(Operation operation);
+  void WriterLoop();
+  // Runs one operation inside the open transaction, under its own savepoint
+  // so that its failure leaves the others of the batch alone.
+  absl::Status Apply(const Operation& operation);
+  absl::Status Exec(const char* sql);
+
+  const std::string path_;
+  sqlite3* const db_;
+  std::optional<SqliteStatement> insert_;
+  std::optional<SqliteStatement> delete_job_;
+
+  // The writer's queue. A plain condition variable: a producer/consumer queue
+  // that ThreadSanitizer can see through.
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Operation> queue_;
+  bool stopping_ = false;
+  int64_t transactions_ = 0;
+  std::thread writer_;
+};
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_SERVICE_STORE_SQLITE_EVENT_STORE_H_
