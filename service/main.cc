@@ -16,6 +16,12 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "host:port to serve gRPC on, plaintext (port 0 picks a free port). Env LRSCHED_LISTEN.");
+ABSL_FLAG(std::string, state, "lrsched-state.db",
+          "The SQLite file that keeps every job; ':memory:' keeps nothing. Env LRSCHED_STATE.");
+ABSL_FLAG(std::string, sync, "full",
+          "full: an acknowledged change survives a power loss (an fsync per group commit); "
+          "normal: it survives a crash of the server but maybe not of the machine, for more "
+          "speed. Env LRSCHED_SYNC.");
 ABSL_FLAG(int64_t, max_jobs, 100000, "Most jobs the server holds. Env LRSCHED_MAX_JOBS.");
 ABSL_FLAG(int64_t, history_window, 10000,
           "Steps of learning rates and metric history kept per job; older steps are "
@@ -33,7 +39,8 @@ namespace {
 // Environment variables are defaults that the command line overrides.
 bool ApplyEnvironment() {
   for (const char* name :
-       {"listen", "max_jobs", "history_window", "handed_out_chunk", "drain_timeout", "log_level"}) {
+       {"listen", "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
+        "drain_timeout", "log_level"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -56,6 +63,13 @@ int main(int argc, char** argv) {
 
   lrsched::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.state = absl::GetFlag(FLAGS_state);
+  const std::string sync = absl::GetFlag(FLAGS_sync);
+  if (sync != "full" && sync != "normal") {
+    std::fprintf(stderr, "lrsched-server: --sync must be full or normal, got %s\n", sync.c_str());
+    return 2;
+  }
+  options.store.full_sync = sync == "full";
   options.max_jobs = static_cast<size_t>(std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs), 0));
   options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
   options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);
@@ -73,9 +87,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lrsched-server: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  std::printf("lrsched-server listening on %s (port %d); max_jobs=%zu history_window=%lld "
-              "handed_out_chunk=%lld drain_timeout=%s\n",
-              options.listen.c_str(), (*server)->port(), options.max_jobs,
+  std::printf("lrsched-server listening on %s (port %d); state=%s sync=%s (%zu jobs recovered "
+              "in %s); max_jobs=%zu history_window=%lld handed_out_chunk=%lld drain_timeout=%s\n",
+              options.listen.c_str(), (*server)->port(), options.state.c_str(), sync.c_str(),
+              (*server)->recovered_jobs(),
+              absl::FormatDuration((*server)->recovery_time()).c_str(), options.max_jobs,
               static_cast<long long>(options.job.history_window),
               static_cast<long long>(options.job.handed_out_chunk),
               absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());

@@ -44,23 +44,56 @@ std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated&
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Job>> Job::Create(const std::string& job_id,
+absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
                                                  const v1::JobCreated& created, absl::Time now,
-                                                 const JobOptions& options) {
+                                                 const JobOptions& options, EventStore* store) {
   auto schedule = Schedule::Create(created.spec(), created.base_lrs());
   if (!schedule.ok()) return schedule.status();
-  auto job = std::unique_ptr<Job>(new Job(job_id, created, *std::move(schedule), now, options));
+  auto job = std::shared_ptr<Job>(
+      new Job(job_id, created, *std::move(schedule), now, options, store));
+  MutexLock lock(&job->mu_);
   v1::JobEvent event;
   *event.mutable_created() = created;
+  *event.mutable_time() = ToTimestamp(now);
   Callbacks released;
-  MutexLock lock(&job->mu_);
+  // Stored with the job's first commit (see WhenDurable).
   job->Emit(std::move(event), released);
   return job;
 }
 
+absl::StatusOr<std::shared_ptr<Job>> Job::Replay(std::vector<v1::JobEvent> events,
+                                                 const JobOptions& options, EventStore* store) {
+  if (events.empty() || !events.front().has_created() || events.front().sequence() != 1) {
+    return absl::DataLossError(absl::StrCat(
+        "job ", events.empty() ? "?" : events.front().job_id(),
+        ": its log does not start with its creation"));
+  }
+  const v1::JobCreated& created = events.front().created();
+  auto schedule = Schedule::Create(created.spec(), created.base_lrs());
+  if (!schedule.ok()) {
+    return absl::DataLossError(absl::StrCat("job ", events.front().job_id(),
+                                            ": its spec no longer validates: ",
+                                            schedule.status().message()));
+  }
+  const absl::Time create_time = absl::FromUnixNanos(
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(events.front().time()));
+  auto job = std::shared_ptr<Job>(new Job(events.front().job_id(), created,
+                                          *std::move(schedule), create_time, options, store));
+  MutexLock lock(&job->mu_);
+  Callbacks released;
+  for (v1::JobEvent& event : events) {
+    if (absl::Status status = job->Apply(event, released, /*replay=*/true); !status.ok()) {
+      return status;
+    }
+  }
+  job->durable_handed_out_ = job->handed_out_;
+  return job;
+}
+
 Job::Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
-         const JobOptions& options)
+         const JobOptions& options, EventStore* store)
     : id_(std::move(id)),
+      store_(store),
       created_(std::move(created)),
       create_time_(create_time),
       options_(options),
@@ -159,51 +192,59 @@ void Job::Reserve(int64_t step, Callbacks& released) {
 
 // ---------------------------------------------------------------- Step
 
-Job::StepResult Job::Step(const v1::StepRequest& request, v1::StepResponse* response,
-                          StepWaiters::Callback on_decided) {
-  Callbacks released;
-  StepResult result{StepOutcome::kAnswered, absl::OkStatus()};
+Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* response,
+                           Done done, StepWaiters::Callback on_decided,
+                           std::atomic<StepWaiters::Id>* waiter) {
+  std::optional<Finish> finish;
   {
     MutexLock lock(&mu_);
     const int64_t step = request.step();
+    absl::Status status;
+    int64_t last = -1;
     if (deleted_) {
-      result.status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
     } else if (!closed_.ok()) {
-      result.status = closed_;
+      status = closed_;
     } else if (request.rank() >= world_size_) {
-      result.status = absl::InvalidArgumentError(absl::StrCat(
+      status = absl::InvalidArgumentError(absl::StrCat(
           "rank: must be less than job ", id_, "'s world_size ", world_size_, ", got ",
           request.rank()));
     } else if (step > schedule_.last_step()) {
-      result.status = absl::OutOfRangeError(absl::StrCat(
+      status = absl::OutOfRangeError(absl::StrCat(
           "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step));
     } else if (step < first_retained_) {
-      result.status = absl::OutOfRangeError(absl::StrCat(
+      status = absl::OutOfRangeError(absl::StrCat(
           "step: ", step, " is before job ", id_, "'s retained window [", first_retained_, ", ",
           schedule_.step(), "]"));
     } else if (step > decided_step()) {
-      if (!on_decided) {
-        result.outcome = StepOutcome::kUndecided;
-      } else {
-        result.outcome = StepOutcome::kParked;
-        result.waiter = waiters_.Add(step, std::move(on_decided));
-      }
+      if (!on_decided) return StepOutcome::kUndecided;
+      const StepWaiters::Id id = waiters_.Add(step, std::move(on_decided));
+      if (waiter != nullptr) waiter->store(id);
+      return StepOutcome::kParked;
     } else if (step - schedule_.step() > kMaxAdvance) {
-      result.status = absl::OutOfRangeError(absl::StrCat(
+      status = absl::OutOfRangeError(absl::StrCat(
           "step: ", step, " is more than ", kMaxAdvance, " steps past job ", id_,
           "'s furthest computed step ", schedule_.step()));
     } else {
       const int64_t end = std::min({step + request.look_ahead(), decided_step(),
                                     step + options_.history_window - 1});
       Advance(end);
-      const int64_t last = std::min(end, schedule_.step());
+      last = std::min(end, schedule_.step());
       response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
       for (int64_t s = step; s <= last; ++s) FillValues(s, response->add_values());
+    }
+    Callbacks released;
+    if (status.ok() && last > durable_handed_out_) {
+      // The values may leave only once a handed-out step covering them is
+      // durable: after a restart no override can change them then.
       Reserve(last, released);
+      finish = Commit(std::move(released), std::move(done), status, /*barrier=*/true);
+    } else {
+      finish = [done = std::move(done), status]() mutable { std::move(done)(status); };
     }
   }
-  Run(released, absl::OkStatus());
-  return result;
+  std::move (*finish)();
+  return StepOutcome::kAnswered;
 }
 
 bool Job::CancelWaiter(StepWaiters::Id waiter) {
@@ -245,12 +286,13 @@ absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricRepor
   return absl::OkStatus();
 }
 
-absl::Status Job::ReportMetric(const v1::ReportMetricRequest& request,
-                               v1::ReportMetricResponse* response) {
-  Callbacks released;
-  absl::Status status;
+void Job::ReportMetric(const v1::ReportMetricRequest& request,
+                       v1::ReportMetricResponse* response, Done done) {
+  std::optional<Finish> finish;
   {
     MutexLock lock(&mu_);
+    Callbacks released;
+    absl::Status status;
     const int64_t step = request.step();
     const MetricReport report{request.value(), request.weight() == 0 ? 1.0 : request.weight()};
     if (deleted_) {
@@ -298,9 +340,10 @@ absl::Status Job::ReportMetric(const v1::ReportMetricRequest& request,
         }
       }
     }
+    // A retry is acknowledged only once the report it repeats is durable.
+    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/status.ok());
   }
-  Run(released, absl::OkStatus());
-  return status;
+  std::move (*finish)();
 }
 
 void Job::MaybeAggregate(Callbacks& released) {
@@ -313,59 +356,80 @@ void Job::MaybeAggregate(Callbacks& released) {
   Emit(std::move(event), released);
 }
 
-void Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released) {
+absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released,
+                                   bool replay) {
   v1::AggregatedMetric& metric = *aggregated.mutable_metric();
+  if (metric.step() != schedule_.step() || !schedule_.next_step_takes_metric()) {
+    return absl::DataLossError(absl::StrCat("job ", id_, ": aggregation of step ", metric.step(),
+                                            " while step ", schedule_.step(), " awaits"));
+  }
   Aggregated entry{{}, {}};
   for (int rank = 0; rank < pending_.world_size(); ++rank) {
     entry.reports.push_back(pending_.Get(rank));
   }
   pending_.Clear();
-  StepSchedule(metric.value(), &metric);
-  metric.mutable_lrs()->Assign(schedule_.lrs().begin(), schedule_.lrs().end());
-  entry.metric = metric;
+  v1::AggregatedMetric decided;
+  decided.set_step(metric.step());
+  decided.set_value(metric.value());
+  decided.set_total_weight(metric.total_weight());
+  StepSchedule(metric.value(), &decided);
+  decided.mutable_lrs()->Assign(schedule_.lrs().begin(), schedule_.lrs().end());
+  if (replay && !google::protobuf::util::MessageDifferencer::Equals(decided, metric)) {
+    return absl::DataLossError(absl::StrCat(
+        "job ", id_, ": replaying the aggregation of step ", metric.step(),
+        " decided differently than recorded (", decided.ShortDebugString(), " vs ",
+        metric.ShortDebugString(), ")"));
+  }
+  metric = decided;
+  entry.metric = std::move(decided);
   history_.push_back(std::move(entry));
   auto ready = waiters_.TakeDecided(decided_step());
   for (auto& callback : ready) released.push_back(std::move(callback));
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------- overrides
 
-absl::StatusOr<v1::Override> Job::SetLearningRate(const v1::SetLearningRateRequest& request) {
-  Callbacks released;
-  v1::Override override;
+void Job::SetLearningRate(const v1::SetLearningRateRequest& request, v1::Override* override,
+                          Done done) {
+  std::optional<Finish> finish;
   {
     MutexLock lock(&mu_);
-    if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
-    if (request.has_lrs() && request.lrs().values_size() != 1 &&
-        static_cast<size_t>(request.lrs().values_size()) != num_groups_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "lrs.values: expected 1 or ", num_groups_, " values (job ", id_, " has ", num_groups_,
-          " parameter groups), got ", request.lrs().values_size()));
-    }
+    Callbacks released;
+    absl::Status status;
     // Values up to handed_out_ may be in use; the step being computed may
     // change only if it has not left the server.
-    const int64_t effective =
-        std::max({request.step(), handed_out_ + 1, schedule_.step()});
-    if (effective > schedule_.last_step()) {
-      return absl::OutOfRangeError(absl::StrCat(
+    const int64_t effective = std::max({request.step(), handed_out_ + 1, schedule_.step()});
+    if (deleted_) {
+      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+    } else if (!closed_.ok()) {
+      status = closed_;
+    } else if (request.has_lrs() && request.lrs().values_size() != 1 &&
+               static_cast<size_t>(request.lrs().values_size()) != num_groups_) {
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "lrs.values: expected 1 or ", num_groups_, " values (job ", id_, " has ", num_groups_,
+          " parameter groups), got ", request.lrs().values_size()));
+    } else if (effective > schedule_.last_step()) {
+      status = absl::OutOfRangeError(absl::StrCat(
           "step: the override would take effect at step ", effective, ", after job ", id_,
           "'s schedule ends at step ", schedule_.last_step()));
-    }
-    override.set_requested_step(request.step());
-    override.set_effective_step(effective);
-    override.set_mode(request.mode() == v1::SCALE_SCHEDULE ? v1::SCALE_SCHEDULE
-                                                           : v1::SET_LEARNING_RATE);
-    if (request.has_lrs()) {
-      *override.mutable_lrs() = request.lrs();
     } else {
-      override.set_factor(request.factor());
+      override->set_requested_step(request.step());
+      override->set_effective_step(effective);
+      override->set_mode(request.mode() == v1::SCALE_SCHEDULE ? v1::SCALE_SCHEDULE
+                                                              : v1::SET_LEARNING_RATE);
+      if (request.has_lrs()) {
+        *override->mutable_lrs() = request.lrs();
+      } else {
+        override->set_factor(request.factor());
+      }
+      v1::JobEvent event;
+      *event.mutable_override_scheduled()->mutable_override() = *override;
+      Emit(std::move(event), released);
     }
-    v1::JobEvent event;
-    *event.mutable_override_scheduled()->mutable_override() = override;
-    Emit(std::move(event), released);
+    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/false);
   }
-  Run(released, absl::OkStatus());
-  return override;
+  std::move (*finish)();
 }
 
 void Job::ApplyOverride(const v1::Override& override) {
@@ -381,20 +445,35 @@ void Job::ApplyOverride(const v1::Override& override) {
   pending_overrides_.insert(position, override);
 }
 
-absl::Status Job::SetWorldSize(int32_t world_size) {
-  Callbacks released;
+void Job::SetWorldSize(int32_t world_size, Done done) {
+  std::optional<Finish> finish;
   {
     MutexLock lock(&mu_);
-    if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
-    if (world_size == world_size_) return absl::OkStatus();
-    v1::JobEvent event;
-    event.mutable_world_size_changed()->set_world_size(world_size);
-    event.mutable_world_size_changed()->set_step(schedule_.step());
-    Emit(std::move(event), released);
-    if (schedule_.next_step_takes_metric()) MaybeAggregate(released);
+    Callbacks released;
+    absl::Status status;
+    if (deleted_) {
+      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+    } else if (!closed_.ok()) {
+      status = closed_;
+    } else if (world_size != world_size_) {
+      v1::JobEvent event;
+      event.mutable_world_size_changed()->set_world_size(world_size);
+      event.mutable_world_size_changed()->set_step(schedule_.step());
+      Emit(std::move(event), released);
+      if (schedule_.next_step_takes_metric()) MaybeAggregate(released);
+    }
+    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/status.ok());
   }
-  Run(released, absl::OkStatus());
-  return absl::OkStatus();
+  std::move (*finish)();
+}
+
+void Job::WhenDurable(Done done) {
+  std::optional<Finish> finish;
+  {
+    MutexLock lock(&mu_);
+    finish = Commit({}, std::move(done), absl::OkStatus(), /*barrier=*/true);
+  }
+  std::move (*finish)();
 }
 
 // ---------------------------------------------------------------- events
@@ -402,15 +481,50 @@ absl::Status Job::SetWorldSize(int32_t world_size) {
 void Job::Emit(v1::JobEvent event, Callbacks& released) {
   event.set_job_id(id_);
   event.set_sequence(last_sequence_ + 1);
-  *event.mutable_time() = ToTimestamp(absl::Now());
+  if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
   // Live events are valid by construction; Apply only fails on a bad log.
-  Apply(event, released).IgnoreError();
+  Apply(event, released, /*replay=*/false).IgnoreError();
+  // A deletion is stored by removing the log, not by appending to it.
+  if (!event.has_deleted()) unsaved_.push_back(std::move(event));
   for (auto& wake : TakeWatchers()) {
     released.push_back([wake = std::move(wake)](absl::Status) mutable { std::move(wake)(); });
   }
 }
 
-absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released) {
+Job::Finish Job::Commit(Callbacks released, Done done, absl::Status status, bool barrier) {
+  if (store_ == nullptr || (unsaved_.empty() && !barrier)) {
+    if (store_ == nullptr) {
+      durable_handed_out_ = handed_out_;
+      unsaved_.clear();
+    }
+    return [released = std::move(released), done = std::move(done), status]() mutable {
+      Run(released, absl::OkStatus());
+      std::move(done)(status);
+    };
+  }
+  // The store keeps appends in order, so once this one is durable so is every
+  // event emitted before it, the handed-out step included.
+  store_->Append(std::move(unsaved_),
+                 [self = shared_from_this(), handed_out = handed_out_, status,
+                  released = std::move(released), done = std::move(done)](
+                     absl::Status durable) mutable {
+                   if (durable.ok()) {
+                     MutexLock lock(&self->mu_);
+                     self->durable_handed_out_ = std::max(self->durable_handed_out_, handed_out);
+                   } else {
+                     durable = absl::UnavailableError(absl::StrCat(
+                         "job ", self->id_, " could not record its state: ", durable.message(),
+                         "; restart the server"));
+                     self->Close(durable);
+                   }
+                   Run(released, durable);
+                   std::move(done)(durable.ok() ? status : durable);
+                 });
+  unsaved_.clear();
+  return [] {};
+}
+
+absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
   if (event.sequence() != last_sequence_ + 1) {
     return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
                                             " follows event ", last_sequence_));
@@ -420,11 +534,22 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released) {
       break;
     case v1::JobEvent::kMetricReported: {
       const v1::MetricReported& reported = event.metric_reported();
-      pending_.Add(reported.rank(), MetricReport{reported.value(), reported.weight()});
+      if (reported.step() != schedule_.step() || reported.rank() < 0 ||
+          reported.rank() >= world_size_ ||
+          pending_.Add(reported.rank(), MetricReport{reported.value(), reported.weight()}) !=
+              MetricReports::AddResult::kAdded) {
+        return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
+                                                " reports rank ", reported.rank(), " for step ",
+                                                reported.step(), ", which does not fit"));
+      }
       break;
     }
     case v1::JobEvent::kStepAggregated:
-      ApplyAggregation(*event.mutable_step_aggregated(), released);
+      if (absl::Status status =
+              ApplyAggregation(*event.mutable_step_aggregated(), released, replay);
+          !status.ok()) {
+        return status;
+      }
       break;
     case v1::JobEvent::kOverrideScheduled:
       ApplyOverride(event.override_scheduled().override());
@@ -452,17 +577,23 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released) {
   return absl::OkStatus();
 }
 
-void Job::Delete() {
+void Job::Delete(Done done) {
   Callbacks released;
   {
     MutexLock lock(&mu_);
-    if (deleted_) return;
-    v1::JobEvent event;
-    event.mutable_deleted();
-    Emit(std::move(event), released);
+    if (!deleted_) {
+      v1::JobEvent event;
+      event.mutable_deleted();
+      Emit(std::move(event), released);
+    }
   }
   // Parked Steps ask again and find the job deleted; watchers read the end.
   Run(released, absl::OkStatus());
+  if (store_ == nullptr) {
+    std::move(done)(absl::OkStatus());
+    return;
+  }
+  store_->DeleteJob(id_, std::move(done));
 }
 
 void Job::Close(const absl::Status& status) {

@@ -7,13 +7,17 @@
 // the furthest step that may have left the server (handed_out_step).
 //
 // Every change is an event (event.proto) applied through one path, so that a
-// job rebuilt from its events is the same job.
+// job rebuilt from its events (Replay) is the same job. A change is
+// acknowledged (its `done` runs) only once its events are durable in the
+// EventStore, and values leave the server only up to a handed-out step that
+// is durable.
 //
 // Thread-safe: one mutex per job. Callbacks (parked Steps, event watchers)
 // never run under it.
 #ifndef LRSCHED_SERVICE_JOB_JOB_H_
 #define LRSCHED_SERVICE_JOB_JOB_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -34,6 +38,7 @@
 #include "service/job/metric_reports.h"
 #include "service/job/step_waiters.h"
 #include "service/schedule/schedule.h"
+#include "service/store/event_store.h"
 
 namespace lrsched {
 
@@ -48,13 +53,25 @@ struct JobOptions {
   int64_t max_events = 10'000;
 };
 
-class Job {
+class Job : public std::enable_shared_from_this<Job> {
  public:
-  // Creates a job from its (validated) creation request. INVALID_ARGUMENT: the
-  // spec or base rates are rejected by the math.
-  static absl::StatusOr<std::unique_ptr<Job>> Create(const std::string& job_id,
+  // Runs once the change it acknowledges is durable (or has failed).
+  using Done = absl::AnyInvocable<void(absl::Status) &&>;
+
+  // Creates a job from its (validated) creation request; its events go to
+  // `store` (null: keep nothing). The creation event is stored with the
+  // job's first commit: call WhenDurable to wait for it.
+  // INVALID_ARGUMENT: the spec or base rates are rejected by the math.
+  static absl::StatusOr<std::shared_ptr<Job>> Create(const std::string& job_id,
                                                      const v1::JobCreated& created,
-                                                     absl::Time now, const JobOptions& options);
+                                                     absl::Time now, const JobOptions& options,
+                                                     EventStore* store);
+
+  // Rebuilds a job from its log, checking that every recorded decision comes
+  // out the same. DATA_LOSS naming the job and event when it does not.
+  static absl::StatusOr<std::shared_ptr<Job>> Replay(std::vector<v1::JobEvent> events,
+                                                     const JobOptions& options,
+                                                     EventStore* store);
 
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
@@ -66,19 +83,18 @@ class Job {
   absl::Status MatchesCreation(const v1::JobCreated& created) const;
 
   enum class StepOutcome { kAnswered, kUndecided, kParked };
-  struct StepResult {
-    StepOutcome outcome;
-    absl::Status status;                // kAnswered: OK or the error
-    StepWaiters::Id waiter = 0;         // kParked
-  };
-  // Answers a Step request into `response` when its step is decided
-  // (kAnswered). Otherwise, with an empty `on_decided` returns kUndecided;
-  // with one, parks it (kParked) to run with OK once the step is decided (ask
-  // again then) or with NOT_FOUND (deleted) or UNAVAILABLE (shutting down).
-  // Errors: NOT_FOUND (deleted), INVALID_ARGUMENT (rank >= world_size),
-  // OUT_OF_RANGE (before the retained window, after the last step).
-  StepResult Step(const v1::StepRequest& request, v1::StepResponse* response,
-                  StepWaiters::Callback on_decided);
+  // Answers a Step request when its step is decided (kAnswered): fills
+  // `response` and runs `done` (at once, or once the handed-out step that
+  // covers the answer is durable). Otherwise, with an empty `on_decided`
+  // returns kUndecided and does nothing; with one, parks it (kParked) to run
+  // with OK once the step is decided (ask again then) or with the reason it
+  // never will be; its id goes to `waiter` (for CancelWaiter) before it can
+  // run. Errors passed to `done`: NOT_FOUND (deleted), INVALID_ARGUMENT
+  // (rank >= world_size), OUT_OF_RANGE (before the retained window, after the
+  // last step), UNAVAILABLE (closed, or the store failed).
+  StepOutcome Step(const v1::StepRequest& request, v1::StepResponse* response, Done done,
+                   StepWaiters::Callback on_decided,
+                   std::atomic<StepWaiters::Id>* waiter = nullptr);
 
   // Takes back a parked Step callback: true if it was still parked (it will
   // never run), false if it has run or is running.
@@ -89,19 +105,24 @@ class Job {
   // Errors: NOT_FOUND, INVALID_ARGUMENT (rank), FAILED_PRECONDITION (no
   // metric taken, step undecided or its metric unused), ALREADY_EXISTS (a
   // different report for the same rank and step), OUT_OF_RANGE (left the window).
-  absl::Status ReportMetric(const v1::ReportMetricRequest& request,
-                            v1::ReportMetricResponse* response);
+  // `done` runs once the report (and the aggregation it completed) is durable.
+  void ReportMetric(const v1::ReportMetricRequest& request, v1::ReportMetricResponse* response,
+                    Done done);
 
-  // Schedules an operator override (validated). Returns it with the step it
-  // takes effect at. OUT_OF_RANGE: that step is after the schedule's end.
-  absl::StatusOr<v1::Override> SetLearningRate(const v1::SetLearningRateRequest& request);
+  // Schedules an operator override (validated) into `override`, with the step
+  // it takes effect at. OUT_OF_RANGE: that step is after the schedule's end.
+  void SetLearningRate(const v1::SetLearningRateRequest& request, v1::Override* override,
+                       Done done);
 
   // Changes the number of reporting workers from the step awaiting metrics on.
-  absl::Status SetWorldSize(int32_t world_size);
+  void SetWorldSize(int32_t world_size, Done done);
 
-  // Marks the job deleted: parked Steps end with NOT_FOUND, watchers after the
-  // JobDeleted event.
-  void Delete();
+  // Marks the job deleted and removes its log: parked Steps end with
+  // NOT_FOUND, watchers after the JobDeleted event.
+  void Delete(Done done);
+
+  // Runs `done` once every event so far is durable.
+  void WhenDurable(Done done);
 
   // Closes the job for this process (server shutdown): parked Steps end with
   // `status`, and so do later Steps, reports and event reads.
@@ -123,17 +144,26 @@ class Job {
 
  private:
   Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
-      const JobOptions& options);
+      const JobOptions& options, EventStore* store);
 
   using Callbacks = std::vector<StepWaiters::Callback>;
 
-  // The one path by which state changes: live and on replay.
-  absl::Status Apply(v1::JobEvent& event, Callbacks& released)
+  // The one path by which state changes: live, and on replay (where it
+  // checks recorded decisions instead of filling them in).
+  absl::Status Apply(v1::JobEvent& event, Callbacks& released, bool replay)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a call runs after it releases the lock.
+  using Finish = absl::AnyInvocable<void() &&>;
+  // Ends a call: queues the events it emitted to the store, so that `done`
+  // (with `status`) and the released callbacks run once they are durable;
+  // with `barrier`, waits for earlier events even if it emitted none. Returns
+  // what to run after unlocking.
+  Finish Commit(Callbacks released, Done done, absl::Status status, bool barrier)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies and records a new event, stamping sequence and time.
   void Emit(v1::JobEvent event, Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released,
+                                bool replay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyOverride(const v1::Override& override) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Aggregates the pending step if every worker has reported it.
   void MaybeAggregate(Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -156,6 +186,7 @@ class Job {
   static void Run(Callbacks& callbacks, const absl::Status& status);
 
   const std::string id_;
+  EventStore* const store_;
   const v1::JobCreated created_;
   const absl::Time create_time_;
   const JobOptions options_;
@@ -167,6 +198,10 @@ class Job {
   Schedule schedule_ ABSL_GUARDED_BY(mu_);  // at the furthest computed step
   int32_t world_size_ ABSL_GUARDED_BY(mu_);
   int64_t handed_out_ ABSL_GUARDED_BY(mu_) = -1;
+  // The furthest handed-out step that is durable: values leave only up to it.
+  int64_t durable_handed_out_ ABSL_GUARDED_BY(mu_) = -1;
+  // Events emitted by the current call, not yet queued to the store.
+  std::vector<v1::JobEvent> unsaved_ ABSL_GUARDED_BY(mu_);
   bool deleted_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   // Values of steps first_retained_ .. schedule_.step(), stride_ doubles each.

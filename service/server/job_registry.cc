@@ -13,7 +13,37 @@ JobRegistry::Shard& JobRegistry::ShardOf(absl::string_view job_id) const {
   return shards_[absl::Hash<absl::string_view>()(job_id) % kShards];
 }
 
-absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Create(const v1::CreateJobRequest& request) {
+absl::Status JobRegistry::Recover() {
+  if (store_ == nullptr) return absl::OkStatus();
+  return store_->LoadAll([this](std::vector<v1::JobEvent> events) -> absl::Status {
+    auto job = Job::Replay(std::move(events), job_options_, store_);
+    if (!job.ok()) return job.status();
+    Shard& shard = ShardOf((*job)->id());
+    MutexLock lock(&shard.mu);
+    shard.jobs.emplace((*job)->id(), *std::move(job));
+    size_.fetch_add(1, std::memory_order_relaxed);
+    return absl::OkStatus();
+  });
+}
+
+void JobRegistry::Create(const v1::CreateJobRequest& request, CreateDone done) {
+  std::shared_ptr<Job> job;
+  absl::Status status = CreateOrFind(request, &job);
+  if (!status.ok()) {
+    std::move(done)(status);
+    return;
+  }
+  job->WhenDurable([job, done = std::move(done)](absl::Status durable) mutable {
+    if (durable.ok()) {
+      std::move(done)(std::move(job));
+    } else {
+      std::move(done)(durable);
+    }
+  });
+}
+
+absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
+                                       std::shared_ptr<Job>* found) {
   v1::JobCreated created;
   *created.mutable_spec() = request.spec();
   *created.mutable_base_lrs() = request.base_lrs();
@@ -25,27 +55,27 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Create(const v1::CreateJobRequ
   {
     ReaderMutexLock lock(&shard.mu);
     if (auto it = shard.jobs.find(request.job_id()); it != shard.jobs.end()) {
-      if (absl::Status same = it->second->MatchesCreation(created); !same.ok()) return same;
-      return it->second;
+      *found = it->second;
+      return it->second->MatchesCreation(created);
     }
   }
   // Build outside the lock: validating and constructing a schedule is the
   // costly part of a CreateJob.
-  auto built = Job::Create(request.job_id(), created, absl::Now(), job_options_);
+  auto built = Job::Create(request.job_id(), created, absl::Now(), job_options_, store_);
   if (!built.ok()) return built.status();
-  std::shared_ptr<Job> job = *std::move(built);
   MutexLock lock(&shard.mu);
   if (auto it = shard.jobs.find(request.job_id()); it != shard.jobs.end()) {
-    if (absl::Status same = it->second->MatchesCreation(created); !same.ok()) return same;
-    return it->second;
+    *found = it->second;
+    return it->second->MatchesCreation(created);
   }
   if (size_.load(std::memory_order_relaxed) >= max_jobs_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the server holds its maximum of ", max_jobs_, " jobs; delete finished jobs"));
   }
-  shard.jobs.emplace(request.job_id(), job);
+  *found = *built;
+  shard.jobs.emplace(request.job_id(), *std::move(built));
   size_.fetch_add(1, std::memory_order_relaxed);
-  return job;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Find(absl::string_view job_id) const {
@@ -58,21 +88,21 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Find(absl::string_view job_id)
   return it->second;
 }
 
-absl::Status JobRegistry::Delete(absl::string_view job_id) {
+void JobRegistry::Delete(absl::string_view job_id, Job::Done done) {
   std::shared_ptr<Job> job;
   {
     Shard& shard = ShardOf(job_id);
     MutexLock lock(&shard.mu);
     auto it = shard.jobs.find(job_id);
     if (it == shard.jobs.end()) {
-      return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+      std::move(done)(absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist")));
+      return;
     }
     job = std::move(it->second);
     shard.jobs.erase(it);
     size_.fetch_sub(1, std::memory_order_relaxed);
   }
-  job->Delete();
-  return absl::OkStatus();
+  job->Delete(std::move(done));
 }
 
 std::vector<std::shared_ptr<Job>> JobRegistry::List(absl::string_view after, size_t limit,

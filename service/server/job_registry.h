@@ -24,20 +24,28 @@ namespace lrsched {
 
 class JobRegistry {
  public:
-  JobRegistry(size_t max_jobs, const JobOptions& job_options)
-      : max_jobs_(max_jobs), job_options_(job_options) {}
+  // Jobs keep their events in `store` (null: nowhere).
+  JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store)
+      : max_jobs_(max_jobs), job_options_(job_options), store_(store) {}
 
-  // Creates the job of a (validated) request, or returns the existing job
-  // when it was created by the same request. ALREADY_EXISTS: a job with this
-  // id and another request; RESOURCE_EXHAUSTED: max_jobs reached;
-  // INVALID_ARGUMENT: the math rejects the spec or base rates.
-  absl::StatusOr<std::shared_ptr<Job>> Create(const v1::CreateJobRequest& request);
+  // Rebuilds every job from the store's logs. DATA_LOSS (naming the job) when
+  // a log does not replay; the store's errors as they come.
+  absl::Status Recover();
+
+  // Creates the job of a (validated) request, or finds the existing job when
+  // it was created by the same request; `done` gets it once its creation is
+  // durable. ALREADY_EXISTS: a job with this id and another request;
+  // RESOURCE_EXHAUSTED: max_jobs reached; INVALID_ARGUMENT: the math rejects
+  // the spec or base rates.
+  using CreateDone = absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<Job>>) &&>;
+  void Create(const v1::CreateJobRequest& request, CreateDone done);
 
   // NOT_FOUND: no such job.
   absl::StatusOr<std::shared_ptr<Job>> Find(absl::string_view job_id) const;
 
-  // Removes the job and marks it deleted. NOT_FOUND: no such job.
-  absl::Status Delete(absl::string_view job_id);
+  // Removes the job, marks it deleted and removes its log; `done` runs once
+  // that is durable. NOT_FOUND: no such job.
+  void Delete(absl::string_view job_id, Job::Done done);
 
   // Up to `limit` jobs with ids after `after`, in id order; `more` tells
   // whether jobs follow.
@@ -56,9 +64,12 @@ class JobRegistry {
     absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs ABSL_GUARDED_BY(mu);
   };
   Shard& ShardOf(absl::string_view job_id) const;
+  // The job of `request`, new or existing; OK only if it matches the request.
+  absl::Status CreateOrFind(const v1::CreateJobRequest& request, std::shared_ptr<Job>* found);
 
   const size_t max_jobs_;
   const JobOptions job_options_;
+  EventStore* const store_;
   mutable std::array<Shard, kShards> shards_;
   std::atomic<size_t> size_{0};
 };

@@ -4,7 +4,7 @@
 
 #include "service/schedule/preview.h"
 #include "service/server/job_watcher.h"
-#include "service/server/parked_step.h"
+#include "service/server/step_reactor.h"
 #include "service/server/request_validation.h"
 #include "service/server/status_conversion.h"
 
@@ -18,16 +18,23 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A callback that finishes `reactor` with the status it is given.
+Job::Done FinishWith(grpc::ServerUnaryReactor* reactor) {
+  return [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); };
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerContext* context,
                                                           const v1::CreateJobRequest* request,
                                                           v1::Job* response) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
-  auto job = registry_.Create(*request);
-  if (!job.ok()) return Finish(context, job.status());
-  (*job)->ToProto(v1::JOB_VIEW_FULL, response);
-  return Finish(context, absl::OkStatus());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  registry_.Create(*request, [reactor, response](absl::StatusOr<std::shared_ptr<Job>> job) {
+    if (job.ok()) (*job)->ToProto(v1::JOB_VIEW_FULL, response);
+    reactor->Finish(ToGrpcStatus(job.status()));
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerContext* context,
@@ -60,7 +67,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerCo
                                                           const v1::DeleteJobRequest* request,
                                                           v1::DeleteJobResponse* /*response*/) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
-  return Finish(context, registry_.Delete(request->job_id()));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  registry_.Delete(request->job_id(), FinishWith(reactor));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext* context,
@@ -69,10 +78,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
-  // The common case answers at once, with gRPC's default reactor.
-  const Job::StepResult result = (*job)->Step(*request, response, nullptr);
-  if (result.outcome == Job::StepOutcome::kAnswered) return Finish(context, result.status);
-  return new ParkedStep(*std::move(job), request, response);
+  return new StepReactor(*std::move(job), request, response);
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
@@ -81,7 +87,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
-  return Finish(context, (*job)->ReportMetric(*request, response));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  (*job)->ReportMetric(*request, response, FinishWith(reactor));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::SetLearningRate(
@@ -90,10 +98,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetLearningRate(
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
-  auto override = (*job)->SetLearningRate(*request);
-  if (!override.ok()) return Finish(context, override.status());
-  *response->mutable_override() = *std::move(override);
-  return Finish(context, absl::OkStatus());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  (*job)->SetLearningRate(*request, response->mutable_override(), FinishWith(reactor));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
@@ -102,11 +109,13 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
-  if (absl::Status status = (*job)->SetWorldSize(request->world_size()); !status.ok()) {
-    return Finish(context, status);
-  }
-  (*job)->ToProto(v1::JOB_VIEW_BASIC, response);
-  return Finish(context, absl::OkStatus());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  (*job)->SetWorldSize(request->world_size(),
+                       [reactor, response, job = *job](absl::Status status) {
+                         if (status.ok()) job->ToProto(v1::JOB_VIEW_BASIC, response);
+                         reactor->Finish(ToGrpcStatus(status));
+                       });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(

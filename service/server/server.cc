@@ -14,11 +14,23 @@ namespace {
 constexpr char kServiceName[] = "lrsched.v1.SchedulerService";
 }  // namespace
 
-Server::Server(const ServerOptions& options)
-    : registry_(options.max_jobs, options.job), service_(registry_) {}
+Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
+    : store_(std::move(store)),
+      registry_(options.max_jobs, options.job, store_.get()),
+      service_(registry_) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
-  auto server = std::unique_ptr<Server>(new Server(options));
+  auto store = SqliteEventStore::Open(options.state, options.store);
+  if (!store.ok()) return store.status();
+  auto server = std::unique_ptr<Server>(new Server(options, *std::move(store)));
+  const absl::Time recovery_start = absl::Now();
+  if (absl::Status status = server->registry_.Recover(); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("state file ", options.state,
+                                                    ": cannot rebuild the jobs: ",
+                                                    status.message()));
+  }
+  server->recovery_time_ = absl::Now() - recovery_start;
+  server->recovered_jobs_ = server->registry_.size();
   // Links the generated health messages into the binary, so that reflection
   // can describe grpc.health.v1.Health, which gRPC serves without them.
   grpc::health::v1::HealthCheckRequest::descriptor();
@@ -47,6 +59,7 @@ void Server::Shutdown(absl::Duration drain) {
     server_->GetHealthCheckService()->Shutdown();
     registry_.CloseAll(absl::UnavailableError("the server is shutting down; retry"));
     server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+    store_->Flush();
   });
 }
 

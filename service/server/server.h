@@ -16,24 +16,33 @@
 #include "service/job/job.h"
 #include "service/server/job_registry.h"
 #include "service/server/scheduler_service.h"
+#include "service/store/sqlite_event_store.h"
 
 namespace lrsched {
 
 struct ServerOptions {
   // host:port to listen on, plaintext; port 0 picks a free one.
   std::string listen = "0.0.0.0:50051";
+  // The SQLite state file; ":memory:" keeps nothing.
+  std::string state = ":memory:";
+  SqliteStoreOptions store;
   size_t max_jobs = 100'000;
   JobOptions job;
 };
 
 class Server {
  public:
-  // UNAVAILABLE: the address cannot be bound.
+  // Opens the state file, rebuilds every job from it, then serves. The store's
+  // errors (see SqliteEventStore::Open) and DATA_LOSS for a log that does not
+  // replay name the file; UNAVAILABLE: the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
 
   ~Server();
 
   int port() const { return port_; }
+  // Jobs rebuilt from the state file at start, and how long that took.
+  size_t recovered_jobs() const { return recovered_jobs_; }
+  absl::Duration recovery_time() const { return recovery_time_; }
   JobRegistry& registry() { return registry_; }
 
   // Health turns NOT_SERVING, waiting Steps end with UNAVAILABLE, new calls
@@ -43,12 +52,16 @@ class Server {
   void Wait();
 
  private:
-  explicit Server(const ServerOptions& options);
+  Server(const ServerOptions& options, std::unique_ptr<EventStore> store);
 
+  // Declared first: destroyed last, after every job that queues to it.
+  std::unique_ptr<EventStore> store_;
   JobRegistry registry_;
   SchedulerServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  size_t recovered_jobs_ = 0;
+  absl::Duration recovery_time_;
   absl::once_flag shutdown_once_;
 };
 

@@ -29,16 +29,16 @@ std::vector<double> StepValues(Job& job, int rank, int64_t step) {
   request.set_step(step);
   while (true) {
     v1::StepResponse response;
+    std::promise<absl::Status> answered;
     std::promise<absl::Status> decided;
-    Job::StepResult result = job.Step(request, &response, [&decided](absl::Status status) {
-      decided.set_value(std::move(status));
-    });
-    if (result.outcome == Job::StepOutcome::kParked) {
-      const absl::Status status = decided.get_future().get();
-      EXPECT_THAT(status, IsOk());
+    const Job::StepOutcome outcome = job.Step(
+        request, &response, [&answered](absl::Status status) { answered.set_value(status); },
+        [&decided](absl::Status status) { decided.set_value(std::move(status)); });
+    if (outcome == Job::StepOutcome::kParked) {
+      EXPECT_THAT(decided.get_future().get(), IsOk());
       continue;
     }
-    EXPECT_THAT(result.status, IsOk());
+    EXPECT_THAT(answered.get_future().get(), IsOk());
     return {response.values(0).lrs().begin(), response.values(0).lrs().end()};
   }
 }
@@ -53,7 +53,7 @@ TEST(JobConcurrencyTest, WorkersOperatorAndWatcherAgreeOnEveryValue) {
   created.set_aggregation(v1::MEAN);
   JobOptions options;
   options.handed_out_chunk = 3;
-  auto job = Job::Create("job", created, absl::UnixEpoch(), options);
+  auto job = Job::Create("job", created, absl::UnixEpoch(), options, /*store=*/nullptr);
   ASSERT_THAT(job, IsOk());
 
   std::vector<std::vector<std::vector<double>>> seen(kWorkers);
@@ -67,13 +67,16 @@ TEST(JobConcurrencyTest, WorkersOperatorAndWatcherAgreeOnEveryValue) {
         report.set_step(step);
         report.set_value(1.0 + 0.01 * ((rank * 13 + step * 7) % 5));
         v1::ReportMetricResponse response;
-        ASSERT_THAT((*job)->ReportMetric(report, &response), IsOk());
+        std::promise<absl::Status> done;
+        (*job)->ReportMetric(report, &response,
+                             [&done](absl::Status status) { done.set_value(status); });
+        ASSERT_THAT(done.get_future().get(), IsOk());
       }
     });
   }
-  std::atomic<bool> done{false};
+  std::atomic<bool> stop_operator{false};
   threads.emplace_back([&] {
-    for (int i = 0; i < 40 && !done; ++i) {
+    for (int i = 0; i < 40 && !stop_operator; ++i) {
       v1::SetLearningRateRequest request;
       request.set_step(i * 3);
       if (i % 3 == 0) {
@@ -82,7 +85,11 @@ TEST(JobConcurrencyTest, WorkersOperatorAndWatcherAgreeOnEveryValue) {
       } else {
         request.set_factor(0.9);
       }
-      EXPECT_THAT((*job)->SetLearningRate(request), IsOk());
+      v1::Override override;
+      std::promise<absl::Status> done;
+      (*job)->SetLearningRate(request, &override,
+                              [&done](absl::Status status) { done.set_value(status); });
+      EXPECT_THAT(done.get_future().get(), IsOk());
       std::this_thread::yield();
     }
   });
@@ -104,8 +111,8 @@ TEST(JobConcurrencyTest, WorkersOperatorAndWatcherAgreeOnEveryValue) {
     }
   });
   for (auto& thread : threads) thread.join();
-  done = true;
-  (*job)->Delete();
+  stop_operator = true;
+  (*job)->Delete([](absl::Status) {});
   watcher.join();
 
   for (int rank = 1; rank < kWorkers; ++rank) ASSERT_EQ(seen[rank], seen[0]) << "rank " << rank;
