@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 }
 
 Server::~Server() {
+  if (server_ == nullptr) return;  // Start() failed before serving
   Shutdown(absl::ZeroDuration());
   Wait();
 }

@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server_binary" --listen=127.0.0.1:0 > "$work/server.log" 2>&1 &
+"$server_binary" --listen=127.0.0.1:0 --state=:memory: > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 500); do
   grep -q '(port [0-9]*)' "$work/server.log" 2>/dev/null && break

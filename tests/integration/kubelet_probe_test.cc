@@ -17,6 +17,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
 namespace lrsched {
@@ -25,69 +26,7 @@ namespace {
 using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
-
-// The server binary, started with `args`; reads the port it prints.
-class ServerProcess {
- public:
-  explicit ServerProcess(std::vector<std::string> args) : args_(std::move(args)) {
-    // Everything the child needs is built before fork: it may not allocate.
-    std::string binary = LRSCHED_SERVER_BINARY;
-    std::vector<char*> argv{binary.data()};
-    for (auto& arg : args_) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    int out[2];
-    EXPECT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    output_ = fdopen(out[0], "r");
-    char line[512];
-    if (fgets(line, sizeof line, output_) != nullptr) {
-      const std::string text = line;
-      const auto at = text.find("(port ");
-      if (at != std::string::npos) {
-        absl::SimpleAtoi(text.substr(at + 6, text.find(')', at) - at - 6), &port_);
-      }
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (output_ != nullptr) fclose(output_);
-  }
-
-  int port() const { return port_; }
-  void Signal(int signal) { kill(pid_, signal); }
-
-  // Waits for the process to exit; returns its exit status, or -1 if it did
-  // not exit within `timeout`.
-  int WaitForExit(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return -1;
-  }
-
- private:
-  std::vector<std::string> args_;
-  pid_t pid_ = -1;
-  FILE* output_ = nullptr;
-  int port_ = 0;
-  bool exited_ = false;
-};
+using ::lrsched::testing::ServerProcess;
 
 grpc::Status Probe(int port, const std::string& service, HealthCheckResponse* response) {
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
@@ -100,7 +39,8 @@ grpc::Status Probe(int port, const std::string& service, HealthCheckResponse* re
 }
 
 TEST(KubeletProbeTest, ServingUntilSigtermThenNotServingAndExitZero) {
-  ServerProcess server({"--listen=127.0.0.1:0", "--drain_timeout=3s"});
+  ServerProcess server(LRSCHED_SERVER_BINARY,
+                       {"--listen=127.0.0.1:0", "--state=:memory:", "--drain_timeout=3s"});
   ASSERT_GT(server.port(), 0);
   HealthCheckResponse response;
   ASSERT_TRUE(Probe(server.port(), "", &response).ok());
@@ -119,7 +59,8 @@ TEST(KubeletProbeTest, ServingUntilSigtermThenNotServingAndExitZero) {
 }
 
 TEST(KubeletProbeTest, SigtermEndsAWaitingStepWithUnavailableAndStillExitsZero) {
-  ServerProcess server({"--listen=127.0.0.1:0", "--drain_timeout=3s"});
+  ServerProcess server(LRSCHED_SERVER_BINARY,
+                       {"--listen=127.0.0.1:0", "--state=:memory:", "--drain_timeout=3s"});
   ASSERT_GT(server.port(), 0);
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.port()),
                                      grpc::InsecureChannelCredentials());

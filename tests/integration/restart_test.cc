@@ -1,0 +1,168 @@
+// A server restarted on the same state file has every job as it was: the same
+// values, history, overrides and world size, and goes on exactly as a server
+// that never stopped.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/schedule/preview.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_server.h"
+
+namespace lrsched {
+namespace {
+
+using ::lrsched::testing::FromJson;
+using ::lrsched::testing::IsOk;
+using ::lrsched::testing::StatusIs;
+using ::lrsched::testing::TestServer;
+using ::testing::HasSubstr;
+
+class RestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/lrsched-restart-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    directory_ = pattern;
+    options_.state = (directory_ / "state.db").string();
+    options_.job.handed_out_chunk = 4;
+  }
+  void TearDown() override { std::filesystem::remove_all(directory_); }
+
+  std::filesystem::path directory_;
+  ServerOptions options_;
+};
+
+constexpr char kPlateauJob[] = R"({"job_id": "p", "base_lrs": [0.1, 0.2], "world_size": 3,
+    "spec": {"reduce_lr_on_plateau": {"patience": 1, "factor": 0.5}}})";
+
+void Report(TestServer& server, int ranks, int64_t step, double value) {
+  for (int rank = 0; rank < ranks; ++rank) {
+    ASSERT_THAT(server.ReportMetric("p", rank, step, value + rank), IsOk());
+  }
+}
+
+TEST_F(RestartTest, JobsOverridesAndWorldSizeSurviveARestart) {
+  v1::Job before;
+  std::vector<v1::StepValues> served;
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
+    ASSERT_THAT(server.CreateJob(R"({"job_id": "c", "base_lrs": [0.1],
+        "spec": {"cyclic_lr": {"base_lr": [0.01], "max_lr": [0.1], "step_size_up": 3}}})"),
+                IsOk());
+    for (int64_t step = 0; step < 6; ++step) {
+      auto values = server.Step("p", 0, step);
+      ASSERT_THAT(values, IsOk());
+      served.push_back(values->values(0));
+      Report(server, 3, step, 1.0);
+    }
+    ASSERT_THAT(server.SetLearningRate(FromJson<v1::SetLearningRateRequest>(
+                    R"({"job_id": "p", "step": 8, "factor": 3})")),
+                IsOk());
+    ASSERT_THAT(server.SetLearningRate(FromJson<v1::SetLearningRateRequest>(
+                    R"({"job_id": "c", "step": 2, "mode": "SCALE_SCHEDULE", "factor": 2})")),
+                IsOk());
+    ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::SetWorldSize,
+                            FromJson<v1::SetWorldSizeRequest>(R"({"job_id": "p", "world_size": 2})")),
+                IsOk());
+    ASSERT_THAT(server.ReportMetric("p", 0, 6, 1.0), IsOk());  // pending at the restart
+    ASSERT_THAT(server.Step("c", 0, 0, 30), IsOk());
+    before = *server.GetJob("p");
+  }
+  TestServer server(options_);
+  EXPECT_EQ(server.server().recovered_jobs(), 2u);
+  auto after = server.GetJob("p");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->SerializeAsString(), before.SerializeAsString())
+      << "before: " << before.ShortDebugString() << "\nafter: " << after->ShortDebugString();
+  EXPECT_EQ(after->world_size(), 2);
+  ASSERT_EQ(after->overrides_size(), 1);
+  ASSERT_EQ(after->pending_reports_size(), 1);
+
+  // Values handed out before the restart are served again, bit for bit.
+  for (int64_t step = 0; step < 6; ++step) {
+    auto values = server.Step("p", 1, step);
+    ASSERT_THAT(values, IsOk());
+    EXPECT_EQ(values->values(0).SerializeAsString(), served[step].SerializeAsString());
+  }
+  // And the job goes on as an uninterrupted one would.
+  ASSERT_THAT(server.ReportMetric("p", 1, 6, 2.0), IsOk());
+  for (int64_t step = 7; step < 12; ++step) Report(server, 2, step, 1.0);
+  auto job = server.GetJob("p");
+  ASSERT_THAT(job, IsOk());
+  auto schedule = Schedule::Create(job->spec(), job->base_lrs());
+  ASSERT_THAT(schedule, IsOk());
+  for (int64_t step = 0; step <= 12; ++step) {
+    if (step > 0) schedule->Step(job->metric_history(step - 1).value());
+    for (const auto& override : job->overrides()) {
+      if (override.effective_step() == step) schedule->ApplyOverride(override);
+    }
+    auto values = server.Step("p", 0, step);
+    ASSERT_THAT(values, IsOk());
+    EXPECT_EQ(values->values(0).lrs(0), schedule->lrs()[0]) << "step " << step;
+    EXPECT_EQ(values->values(0).lrs(1), schedule->lrs()[1]) << "step " << step;
+  }
+}
+
+TEST_F(RestartTest, ADeletedJobStaysDeleted) {
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
+    ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::DeleteJob,
+                            FromJson<v1::DeleteJobRequest>(R"({"job_id": "p"})")),
+                IsOk());
+  }
+  TestServer server(options_);
+  EXPECT_EQ(server.server().recovered_jobs(), 0u);
+  EXPECT_THAT(server.GetJob("p"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("p")));
+}
+
+TEST_F(RestartTest, ALogThatReplaysDifferentlyStopsTheServerNamingTheFile) {
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
+    Report(server, 3, 0, 1.0);
+  }
+  // Change the recorded value of the aggregation: replay then decides
+  // otherwise than recorded.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.state.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* select = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sequence, event FROM events WHERE job_id = 'p'", -1,
+                               &select, nullptr),
+            SQLITE_OK);
+  int64_t sequence = -1;
+  std::string tampered;
+  while (sqlite3_step(select) == SQLITE_ROW) {
+    v1::JobEvent event;
+    event.ParseFromArray(sqlite3_column_blob(select, 1), sqlite3_column_bytes(select, 1));
+    if (event.has_step_aggregated()) {
+      event.mutable_step_aggregated()->mutable_metric()->set_lrs(0, 0.5);
+      sequence = event.sequence();
+      tampered = event.SerializeAsString();
+    }
+  }
+  sqlite3_finalize(select);
+  ASSERT_GT(sequence, 0);
+  sqlite3_stmt* update = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE events SET event = ?1 WHERE job_id = 'p' AND sequence = ?2",
+                               -1, &update, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_blob(update, 1, tampered.data(), static_cast<int>(tampered.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(update, 2, sequence);
+  ASSERT_EQ(sqlite3_step(update), SQLITE_DONE);
+  sqlite3_finalize(update);
+  sqlite3_close(db);
+
+  EXPECT_THAT(Server::Start(options_),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       ::testing::AllOf(HasSubstr(options_.state),
+                                        HasSubstr("job p: replaying the aggregation of step 0"))));
+}
+
+}  // namespace
+}  // namespace lrsched
