@@ -1,6 +1,7 @@
 #include "service/job/job.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -14,6 +15,23 @@ namespace {
 
 // Steps one Step call may compute beyond the furthest computed step.
 constexpr int64_t kMaxAdvance = 10'000'000;
+
+bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Equal to the last bit: what replay demands of a recorded decision.
+bool SameDecision(const v1::AggregatedMetric& a, const v1::AggregatedMetric& b) {
+  if (a.step() != b.step() || !SameBits(a.value(), b.value()) ||
+      !SameBits(a.total_weight(), b.total_weight()) || a.reduced() != b.reduced() ||
+      a.lrs_size() != b.lrs_size() || !SameBits(a.plateau().best(), b.plateau().best()) ||
+      a.plateau().num_bad_epochs() != b.plateau().num_bad_epochs() ||
+      a.plateau().cooldown_counter() != b.plateau().cooldown_counter()) {
+    return false;
+  }
+  for (int g = 0; g < a.lrs_size(); ++g) {
+    if (!SameBits(a.lrs(g), b.lrs(g))) return false;
+  }
+  return true;
+}
 
 std::string SchedulerName(const v1::SchedulerSpec& spec) {
   const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(spec.kind_case());
@@ -150,14 +168,11 @@ void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
     bool reduced = false;
     for (size_t g = 0; g < before.size(); ++g) reduced |= schedule_.lrs()[g] < before[g];
     decision->set_reduced(reduced);
-    const v1::ScheduleState state = schedule_.SaveState();
-    // ReduceLROnPlateau alone, or the last scheduler of a SequentialLR.
-    const v1::SchedulerState& plateau = state.scheduler().children().empty()
-                                            ? state.scheduler()
-                                            : *state.scheduler().children().rbegin();
-    decision->mutable_plateau()->set_best(plateau.best());
-    decision->mutable_plateau()->set_num_bad_epochs(plateau.num_bad_epochs());
-    decision->mutable_plateau()->set_cooldown_counter(plateau.cooldown_counter());
+    if (const ReduceLROnPlateau* plateau = schedule_.plateau()) {
+      decision->mutable_plateau()->set_best(plateau->best());
+      decision->mutable_plateau()->set_num_bad_epochs(plateau->num_bad_epochs());
+      decision->mutable_plateau()->set_cooldown_counter(plateau->cooldown_counter());
+    }
   }
   // Overrides of the new step apply after the scheduler's decision.
   while (!pending_overrides_.empty() &&
@@ -374,7 +389,7 @@ absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& re
   decided.set_total_weight(metric.total_weight());
   StepSchedule(metric.value(), &decided);
   decided.mutable_lrs()->Assign(schedule_.lrs().begin(), schedule_.lrs().end());
-  if (replay && !google::protobuf::util::MessageDifferencer::Equals(decided, metric)) {
+  if (replay && !SameDecision(decided, metric)) {
     return absl::DataLossError(absl::StrCat(
         "job ", id_, ": replaying the aggregation of step ", metric.step(),
         " decided differently than recorded (", decided.ShortDebugString(), " vs ",
@@ -483,9 +498,10 @@ void Job::Emit(v1::JobEvent event, Callbacks& released) {
   event.set_sequence(last_sequence_ + 1);
   if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
   // Live events are valid by construction; Apply only fails on a bad log.
+  // Apply keeps the event (for watchers), with the decision it filled in.
   Apply(event, released, /*replay=*/false).IgnoreError();
   // A deletion is stored by removing the log, not by appending to it.
-  if (!event.has_deleted()) unsaved_.push_back(std::move(event));
+  if (!events_.back().has_deleted()) unsaved_.push_back(events_.back());
   for (auto& wake : TakeWatchers()) {
     released.push_back([wake = std::move(wake)](absl::Status) mutable { std::move(wake)(); });
   }
@@ -572,7 +588,7 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
   }
   last_sequence_ = event.sequence();
   event_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
-  events_.push_back(event);
+  events_.push_back(std::move(event));
   if (static_cast<int64_t>(events_.size()) > options_.max_events) events_.pop_front();
   return absl::OkStatus();
 }

@@ -49,8 +49,9 @@ struct JobOptions {
   // it costs one event per chunk rather than one per step. An override takes
   // effect after it.
   int64_t handed_out_chunk = 1'000;
-  // Events kept for WatchJob.
-  int64_t max_events = 10'000;
+  // Events kept in memory for WatchJob; a watcher further behind must start
+  // again from the job's current state.
+  int64_t max_events = 256;
 };
 
 class Job : public std::enable_shared_from_this<Job> {

@@ -35,6 +35,7 @@ class ReduceLROnPlateau final : public Scheduler {
   bool NextStepTakesMetric() const override { return true; }
   bool TakesMetric() const override { return true; }
   int64_t FirstMetricStep() const override { return 0; }
+  const ReduceLROnPlateau* Plateau() const override { return this; }
   void Scale(double factor) override {
     for (double& min_lr : params_.min_lrs) min_lr *= factor;
   }

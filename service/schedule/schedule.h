@@ -19,6 +19,7 @@
 #include "lrsched/v1/job.pb.h"
 #include "lrsched/v1/scheduler_spec.pb.h"
 #include "lrsched/v1/scheduler_state.pb.h"
+#include "service/schedule/reduce_lr_on_plateau.h"
 #include "service/schedule/scheduler.h"
 
 namespace lrsched {
@@ -59,6 +60,8 @@ class Schedule {
 
   // The first step whose metric decides the next step (kMaxStep if none).
   int64_t first_metric_step() const { return scheduler_->FirstMetricStep(); }
+  // The ReduceLROnPlateau deciding with metrics, for its counters; null if none.
+  const ReduceLROnPlateau* plateau() const { return scheduler_->Plateau(); }
 
   // Sets param_groups[g]['lr'] as a person would by hand between two steps.
   // Precondition: lrs.size() == num_groups().

@@ -67,6 +67,10 @@ class Scheduler {
   // The first step whose metric a Step() reads (kMaxStep if none does).
   virtual int64_t FirstMetricStep() const { return kMaxStep; }
 
+  // The ReduceLROnPlateau that decides with metrics: this one, or the last
+  // scheduler of a SequentialLR; null when none does.
+  virtual const class ReduceLROnPlateau* Plateau() const { return nullptr; }
+
   // Multiplies every learning-rate value the scheduler computes from (base
   // rates, bounds, floors) by `factor`, as a person would set those attributes
   // by hand in PyTorch. The groups' values are the caller's to scale.

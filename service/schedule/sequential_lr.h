@@ -36,6 +36,7 @@ class SequentialLR final : public Scheduler {
   void Scale(double factor) override {
     for (auto& child : children_) child->Scale(factor);
   }
+  const ReduceLROnPlateau* Plateau() const override { return children_.back()->Plateau(); }
   bool CyclesMomentum() const override;
   int64_t LastStep() const override { return last_step_; }
   void SaveState(v1::SchedulerState& state) const override;

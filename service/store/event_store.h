@@ -38,9 +38,10 @@ class EventStore {
   // Removes every event of a job; `done` runs once that is durable.
   virtual void DeleteJob(std::string job_id, Done done) = 0;
 
-  // Calls `visit` with each job's events in sequence order, one job at a
-  // time, jobs in id order. Stops at, and returns, the first error of `visit`
-  // or of the storage. Call it before the first Append.
+  // Calls `visit` with each job's events in sequence order, once per job.
+  // `visit` may run on several threads at once, for different jobs. Stops at,
+  // and returns, the first error of `visit` or of the storage. Call it before
+  // the first Append.
   virtual absl::Status LoadAll(
       absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) = 0;
 

@@ -76,11 +76,18 @@ class SqliteEventStore final : public EventStore {
   // so that its failure leaves the others of the batch alone.
   absl::Status Apply(const Operation& operation);
   absl::Status Exec(const char* sql);
+  // Scans the jobs with ids in [first, end) (all when both are empty) on
+  // connection `db`.
+  absl::Status Scan(sqlite3* db, const std::string& first, const std::string& end,
+                    absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit);
 
   const std::string path_;
   sqlite3* const db_;
   std::optional<SqliteStatement> insert_;
   std::optional<SqliteStatement> delete_job_;
+  std::optional<SqliteStatement> savepoint_;
+  std::optional<SqliteStatement> release_;
+  std::optional<SqliteStatement> rollback_to_;
 
   // The writer's queue. A plain condition variable: a producer/consumer queue
   // that ThreadSanitizer can see through.
