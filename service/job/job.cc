@@ -79,30 +79,38 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
   return job;
 }
 
-absl::StatusOr<std::shared_ptr<Job>> Job::Replay(std::vector<v1::JobEvent> events,
+void Job::Keep(v1::JobEvent event) {
+  events_.push_back(std::move(event));
+  if (static_cast<int64_t>(events_.size()) > options_.max_events) events_.pop_front();
+}
+
+absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const> events,
                                                  const JobOptions& options, EventStore* store) {
-  if (events.empty() || !events.front().has_created() || events.front().sequence() != 1) {
+  if (events.empty() || !events.front()->has_created() || events.front()->sequence() != 1) {
     return absl::DataLossError(absl::StrCat(
-        "job ", events.empty() ? "?" : events.front().job_id(),
+        "job ", events.empty() ? "?" : events.front()->job_id(),
         ": its log does not start with its creation"));
   }
-  const v1::JobCreated& created = events.front().created();
+  const v1::JobCreated& created = events.front()->created();
   auto schedule = Schedule::Create(created.spec(), created.base_lrs());
   if (!schedule.ok()) {
-    return absl::DataLossError(absl::StrCat("job ", events.front().job_id(),
+    return absl::DataLossError(absl::StrCat("job ", events.front()->job_id(),
                                             ": its spec no longer validates: ",
                                             schedule.status().message()));
   }
   const absl::Time create_time = absl::FromUnixNanos(
-      google::protobuf::util::TimeUtil::TimestampToNanoseconds(events.front().time()));
-  auto job = std::shared_ptr<Job>(new Job(events.front().job_id(), created,
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(events.front()->time()));
+  auto job = std::shared_ptr<Job>(new Job(events.front()->job_id(), created,
                                           *std::move(schedule), create_time, options, store));
   MutexLock lock(&job->mu_);
   Callbacks released;
-  for (v1::JobEvent& event : events) {
-    if (absl::Status status = job->Apply(event, released, /*replay=*/true); !status.ok()) {
+  const size_t kept_from =
+      events.size() - std::min<size_t>(events.size(), static_cast<size_t>(options.max_events));
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (absl::Status status = job->Apply(*events[i], released, /*replay=*/true); !status.ok()) {
       return status;
     }
+    if (i >= kept_from) job->Keep(*events[i]);
   }
   job->durable_handed_out_ = job->handed_out_;
   return job;
@@ -498,10 +506,10 @@ void Job::Emit(v1::JobEvent event, Callbacks& released) {
   event.set_sequence(last_sequence_ + 1);
   if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
   // Live events are valid by construction; Apply only fails on a bad log.
-  // Apply keeps the event (for watchers), with the decision it filled in.
   Apply(event, released, /*replay=*/false).IgnoreError();
   // A deletion is stored by removing the log, not by appending to it.
-  if (!events_.back().has_deleted()) unsaved_.push_back(events_.back());
+  if (!event.has_deleted()) unsaved_.push_back(event);
+  Keep(std::move(event));
   for (auto& wake : TakeWatchers()) {
     released.push_back([wake = std::move(wake)](absl::Status) mutable { std::move(wake)(); });
   }
@@ -588,8 +596,6 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
   }
   last_sequence_ = event.sequence();
   event_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
-  events_.push_back(std::move(event));
-  if (static_cast<int64_t>(events_.size()) > options_.max_events) events_.pop_front();
   return absl::OkStatus();
 }
 

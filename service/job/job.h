@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "service/common/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "lrsched/v1/event.pb.h"
 #include "lrsched/v1/job.pb.h"
 #include "lrsched/v1/scheduler_service.pb.h"
@@ -70,7 +71,7 @@ class Job : public std::enable_shared_from_this<Job> {
 
   // Rebuilds a job from its log, checking that every recorded decision comes
   // out the same. DATA_LOSS naming the job and event when it does not.
-  static absl::StatusOr<std::shared_ptr<Job>> Replay(std::vector<v1::JobEvent> events,
+  static absl::StatusOr<std::shared_ptr<Job>> Replay(absl::Span<v1::JobEvent* const> events,
                                                      const JobOptions& options,
                                                      EventStore* store);
 
@@ -153,6 +154,8 @@ class Job : public std::enable_shared_from_this<Job> {
   // checks recorded decisions instead of filling them in).
   absl::Status Apply(v1::JobEvent& event, Callbacks& released, bool replay)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps an applied event for watchers, within max_events.
+  void Keep(v1::JobEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What a call runs after it releases the lock.
   using Finish = absl::AnyInvocable<void() &&>;
   // Ends a call: queues the events it emitted to the store, so that `done`

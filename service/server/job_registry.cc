@@ -15,8 +15,8 @@ JobRegistry::Shard& JobRegistry::ShardOf(absl::string_view job_id) const {
 
 absl::Status JobRegistry::Recover() {
   if (store_ == nullptr) return absl::OkStatus();
-  return store_->LoadAll([this](std::vector<v1::JobEvent> events) -> absl::Status {
-    auto job = Job::Replay(std::move(events), job_options_, store_);
+  return store_->LoadAll([this](absl::Span<v1::JobEvent* const> events) -> absl::Status {
+    auto job = Job::Replay(events, job_options_, store_);
     if (!job.ok()) return job.status();
     Shard& shard = ShardOf((*job)->id());
     MutexLock lock(&shard.mu);

@@ -20,6 +20,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "lrsched/v1/event.pb.h"
 
 namespace lrsched {
@@ -42,8 +43,9 @@ class EventStore {
   // `visit` may run on several threads at once, for different jobs. Stops at,
   // and returns, the first error of `visit` or of the storage. Call it before
   // the first Append.
-  virtual absl::Status LoadAll(
-      absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) = 0;
+  // The events passed to `visit` live only during the call.
+  using Visit = absl::FunctionRef<absl::Status(absl::Span<v1::JobEvent* const>)>;
+  virtual absl::Status LoadAll(Visit visit) = 0;
 
   // Blocks until everything queued so far is durable or has failed.
   virtual void Flush() = 0;

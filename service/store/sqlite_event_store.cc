@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <future>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "service/common/status_macros.h"
 
 namespace lrsched {
@@ -242,8 +244,7 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
   return About(path_, status);
 }
 
-absl::Status SqliteEventStore::LoadAll(
-    absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) {
+absl::Status SqliteEventStore::LoadAll(Visit visit) {
   if (path_ == ":memory:") return Scan(db_, "", "", visit);
   // Parsing and replaying cost more than reading: split the jobs into halves
   // by id and scan each on its own connection and thread.
@@ -273,9 +274,8 @@ absl::Status SqliteEventStore::LoadAll(
   return first_half.ok() ? second_half : first_half;
 }
 
-absl::Status SqliteEventStore::Scan(
-    sqlite3* db, const std::string& first, const std::string& end,
-    absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) {
+absl::Status SqliteEventStore::Scan(sqlite3* db, const std::string& first,
+                                    const std::string& end, Visit visit) {
   // Rows with a job id before `first` (even one of events with no creation)
   // belong to the other half; a missing creation is caught by the replay.
   auto select = SqliteStatement::Prepare(
@@ -286,25 +286,28 @@ absl::Status SqliteEventStore::Scan(
   if (!select.ok()) return About(path_, select.status());
   select->BindText(1, first);
   if (!end.empty()) select->BindText(2, end);
-  std::vector<v1::JobEvent> job;
+  // One arena per job: parsing allocates from it and frees it at once.
+  auto arena = std::make_unique<google::protobuf::Arena>();
+  std::vector<v1::JobEvent*> job;
   while (true) {
     auto row = select->Step();
     if (!row.ok()) return About(path_, row.status());
-    if (!*row || (!job.empty() && select->ColumnText(0) != job.back().job_id())) {
-      if (!job.empty()) LRSCHED_RETURN_IF_ERROR(visit(std::move(job)));
+    if (!*row || (!job.empty() && select->ColumnText(0) != job.back()->job_id())) {
+      if (!job.empty()) LRSCHED_RETURN_IF_ERROR(visit(job));
       job.clear();
+      arena = std::make_unique<google::protobuf::Arena>();
       if (!*row) return absl::OkStatus();
     }
-    v1::JobEvent event;
+    auto* event = google::protobuf::Arena::CreateMessage<v1::JobEvent>(arena.get());
     const absl::string_view blob = select->ColumnBlob(2);
     const int64_t sequence = select->ColumnInt64(1);
-    if (!event.ParseFromArray(blob.data(), static_cast<int>(blob.size())) ||
-        event.job_id() != select->ColumnText(0) || event.sequence() != sequence) {
+    if (!event->ParseFromArray(blob.data(), static_cast<int>(blob.size())) ||
+        event->job_id() != select->ColumnText(0) || event->sequence() != sequence) {
       return About(path_, absl::DataLossError(absl::StrCat(
                               "job ", select->ColumnText(0), " event ", sequence,
                               " does not parse or does not match its key")));
     }
-    job.push_back(std::move(event));
+    job.push_back(event);
   }
 }
 

@@ -53,8 +53,7 @@ class SqliteEventStore final : public EventStore {
 
   void Append(std::vector<v1::JobEvent> events, Done done) override;
   void DeleteJob(std::string job_id, Done done) override;
-  absl::Status LoadAll(
-      absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit) override;
+  absl::Status LoadAll(Visit visit) override;
   void Flush() override;
 
   const std::string& path() const { return path_; }
@@ -79,7 +78,7 @@ class SqliteEventStore final : public EventStore {
   // Scans the jobs with ids in [first, end) (all when both are empty) on
   // connection `db`.
   absl::Status Scan(sqlite3* db, const std::string& first, const std::string& end,
-                    absl::FunctionRef<absl::Status(std::vector<v1::JobEvent>)> visit);
+                    Visit visit);
 
   const std::string path_;
   sqlite3* const db_;

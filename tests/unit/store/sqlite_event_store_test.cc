@@ -61,8 +61,8 @@ absl::Status AppendNow(EventStore& store, std::vector<v1::JobEvent> events) {
 
 std::map<std::string, std::vector<v1::JobEvent>> LoadAll(EventStore& store) {
   std::map<std::string, std::vector<v1::JobEvent>> jobs;
-  EXPECT_THAT(store.LoadAll([&](std::vector<v1::JobEvent> events) {
-    jobs[events.front().job_id()] = std::move(events);
+  EXPECT_THAT(store.LoadAll([&](absl::Span<v1::JobEvent* const> events) {
+    for (const v1::JobEvent* event : events) jobs[event->job_id()].push_back(*event);
     return absl::OkStatus();
   }),
               IsOk());
