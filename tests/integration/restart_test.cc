@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -158,10 +160,16 @@ TEST_F(RestartTest, ALogThatReplaysDifferentlyStopsTheServerNamingTheFile) {
   sqlite3_finalize(update);
   sqlite3_close(db);
 
+  const auto contents = [this] {
+    std::ifstream in(options_.state, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = contents();
   EXPECT_THAT(Server::Start(options_),
               StatusIs(absl::StatusCode::kDataLoss,
                        ::testing::AllOf(HasSubstr(options_.state),
                                         HasSubstr("job p: replaying the aggregation of step 0"))));
+  EXPECT_EQ(contents(), before) << "a refused state file must stay as it was";
 }
 
 }  // namespace
