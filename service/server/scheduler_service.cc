@@ -75,6 +75,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext* context,
                                                      const v1::StepRequest* request,
                                                      v1::StepResponse* response) {
+  step_calls_.fetch_add(1, std::memory_order_relaxed);
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());

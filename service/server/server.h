@@ -44,6 +44,8 @@ class Server {
   size_t recovered_jobs() const { return recovered_jobs_; }
   absl::Duration recovery_time() const { return recovery_time_; }
   JobRegistry& registry() { return registry_; }
+  // Step calls received so far.
+  int64_t step_calls() const { return service_.step_calls(); }
 
   // Health turns NOT_SERVING, waiting Steps end with UNAVAILABLE, new calls
   // are refused and calls in flight get until `drain` to finish. Idempotent.

@@ -26,7 +26,9 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "lrsched/client.h"
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
+#include "lrsched/worker_schedule.h"
 #include "service/schedule/preview.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
@@ -49,46 +51,18 @@ double Loss(int rank, int64_t step) {
   return std::max(0.5, 3.0 - 0.1 * static_cast<double>(step)) + 0.001 * rank;
 }
 
-// A client that waits for the server to come back and retries what failed
-// because it was gone.
-class RetryingClient {
- public:
-  explicit RetryingClient(const std::string& address) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stub_ = v1::SchedulerService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-  }
-
-  template <typename Request, typename Response>
-  Response Call(grpc::Status (v1::SchedulerService::Stub::*method)(grpc::ClientContext*,
-                                                                    const Request&, Response*),
-                const Request& request) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(60);
-    while (true) {
-      grpc::ClientContext context;
-      context.set_wait_for_ready(true);
-      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-      Response response;
-      const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
-      if (status.ok()) return response;
-      const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                             status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                             status.error_code() == grpc::StatusCode::CANCELLED;
-      if (!transient || absl::Now() > give_up) {
-        ADD_FAILURE() << "call failed for good: " << status.error_code() << " "
-                      << status.error_message();
-        return response;
-      }
-    }
-  }
-
- private:
-  std::unique_ptr<v1::SchedulerService::Stub> stub_;
-};
+// The workers' client: lrsched::Client retries through the outages, tuned to
+// come back quickly.
+ClientOptions FastRetries(const std::string& address) {
+  ClientOptions options;
+  options.target = address;
+  options.call_timeout = absl::Seconds(2);
+  options.step_wait = absl::Seconds(2);
+  options.initial_backoff = absl::Milliseconds(20);
+  options.max_backoff = absl::Milliseconds(100);
+  options.give_up_after = absl::Seconds(60);
+  return options;
+}
 
 std::string ServerBinary() { return LRSCHED_SERVER_BINARY; }
 
@@ -110,15 +84,15 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
   const int port = server->port();
   ASSERT_GT(port, 0);
   const std::string address = absl::StrCat("127.0.0.1:", port);
-  RetryingClient admin(address);
+  Client admin(FastRetries(address));
   v1::CreateJobRequest plateau = FromJson<v1::CreateJobRequest>(
       R"({"job_id": "plateau", "base_lrs": [0.1, 0.05], "world_size": 3})");
   *plateau.mutable_spec() = FromJson<v1::SchedulerSpec>(kPlateauSpec);
   v1::CreateJobRequest cyclic = FromJson<v1::CreateJobRequest>(
       R"({"job_id": "cyclic", "base_lrs": [0.1], "world_size": 1})");
   *cyclic.mutable_spec() = FromJson<v1::SchedulerSpec>(kCyclicSpec);
-  admin.Call(&v1::SchedulerService::Stub::CreateJob, plateau);
-  admin.Call(&v1::SchedulerService::Stub::CreateJob, cyclic);
+  ASSERT_TRUE(admin.CreateJob(plateau).ok());
+  ASSERT_TRUE(admin.CreateJob(cyclic).ok());
 
   // Workers run until told where to stop, once the killing is over.
   std::atomic<int64_t> plateau_target{std::numeric_limits<int64_t>::max()};
@@ -131,41 +105,28 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
   std::vector<std::thread> workers;
   for (int rank = 0; rank < kPlateauRanks; ++rank) {
     workers.emplace_back([&, rank] {
-      RetryingClient client(address);
+      Client client(FastRetries(address));
+      WorkerSchedule schedule(client, "plateau", rank);
       for (int64_t step = 0; step <= plateau_target.load(); ++step) {
-        v1::StepRequest request;
-        request.set_job_id("plateau");
-        request.set_rank(rank);
-        request.set_step(step);
-        auto values = client.Call(&v1::SchedulerService::Stub::Step, request);
-        if (values.values_size() == 0) return;
-        plateau_seen[rank][step] = {values.values(0).lrs().begin(), values.values(0).lrs().end()};
-        v1::ReportMetricRequest report;
-        report.set_job_id("plateau");
-        report.set_rank(rank);
-        report.set_step(step);
-        report.set_value(Loss(rank, step));
-        client.Call(&v1::SchedulerService::Stub::ReportMetric, report);
+        auto rates = schedule.Step();
+        ASSERT_TRUE(rates.ok()) << rates.status();
+        ASSERT_EQ(rates->step, step);
+        plateau_seen[rank][step] = rates->lrs;
+        auto reported = schedule.ReportMetric(Loss(rank, step));
+        ASSERT_TRUE(reported.ok()) << reported.status();
       }
     });
   }
   for (int worker = 0; worker < kCyclicWorkers; ++worker) {
     workers.emplace_back([&] {
-      RetryingClient client(address);
-      for (int64_t step = 0; step <= cyclic_target.load();) {
-        v1::StepRequest request;
-        request.set_job_id("cyclic");
-        request.set_step(step);
-        request.set_look_ahead(10);
-        auto values = client.Call(&v1::SchedulerService::Stub::Step, request);
-        if (values.values_size() == 0) return;
+      Client client(FastRetries(address));
+      WorkerSchedule schedule(client, "cyclic", 0, /*look_ahead=*/10);
+      for (int64_t step = 0; step <= cyclic_target.load(); ++step) {
+        auto rates = schedule.Step();
+        ASSERT_TRUE(rates.ok()) << rates.status();
         absl::MutexLock lock(&mu);
-        for (const auto& value : values.values()) {
-          std::vector<double> lrs(value.lrs().begin(), value.lrs().end());
-          auto [it, inserted] = cyclic_seen.emplace(value.step(), lrs);
-          if (!inserted && it->second != lrs) ++cyclic_conflicts;
-        }
-        step = values.values(values.values_size() - 1).step() + 1;
+        auto [it, inserted] = cyclic_seen.emplace(step, rates->lrs);
+        if (!inserted && it->second != rates->lrs) ++cyclic_conflicts;
         cyclic_progress = std::max(cyclic_progress.load(), step);
       }
     });
@@ -183,9 +144,9 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
     ASSERT_EQ(server->port(), port) << "the server did not come back after kill " << kill + 1;
   }
   // Let every worker finish a few steps past the last kill, then stop.
-  v1::GetJobRequest get;
-  get.set_job_id("plateau");
-  const int64_t decided = admin.Call(&v1::SchedulerService::Stub::GetJob, get).decided_step();
+  auto before_stop = admin.GetJob("plateau");
+  ASSERT_TRUE(before_stop.ok()) << before_stop.status();
+  const int64_t decided = before_stop->decided_step();
   plateau_target = decided + 5;
   cyclic_target = cyclic_progress.load() + 30;
   for (auto& worker : workers) worker.join();
@@ -194,7 +155,9 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
   ASSERT_FALSE(plateau_seen[0].empty());
   for (int rank = 1; rank < kPlateauRanks; ++rank) ASSERT_EQ(plateau_seen[rank], plateau_seen[0]);
   // ...every acknowledged report is in the history, aggregated as reported...
-  const v1::Job job = admin.Call(&v1::SchedulerService::Stub::GetJob, get);
+  auto fetched = admin.GetJob("plateau");
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  const v1::Job& job = *fetched;
   const int64_t steps = plateau_target.load() + 1;
   ASSERT_GE(job.metric_history_size(), steps);
   std::vector<double> metrics;

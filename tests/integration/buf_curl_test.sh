@@ -20,14 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server_binary" --listen=127.0.0.1:0 --state=:memory: > "$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 500); do
-  grep -q '(port [0-9]*)' "$work/server.log" 2>/dev/null && break
-  sleep 0.01
-done
-port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/server.log")
-[ -n "$port" ] || { echo "the server did not start:"; cat "$work/server.log"; exit 1; }
+source "$(dirname "$0")/../testing/start_server.sh"
+start_server "$server_binary" "$work/server.log"
 url="http://127.0.0.1:$port"
 
 call() {  # call SERVICE/METHOD JSON

@@ -1,0 +1,115 @@
+#include "lrsched/client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace lrsched {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+std::string Seconds(absl::Duration duration) {
+  return absl::StrFormat("%.3fs", absl::ToDoubleSeconds(duration));
+}
+
+}  // namespace
+
+std::string ServiceConfigJson(const ClientOptions& options) {
+  return absl::StrCat(
+      R"({"methodConfig": [{"name": [{"service": "lrsched.v1.SchedulerService"}],)",
+      R"( "retryPolicy": {"maxAttempts": )", std::clamp(options.max_attempts, 2, 5),
+      R"(, "initialBackoff": ")", Seconds(options.initial_backoff), R"(", "maxBackoff": ")",
+      Seconds(options.max_backoff),
+      R"(", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(ServiceConfigJson(options_));
+  // Come back quickly after a server restart.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.initial_backoff)));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.max_backoff)));
+  auto credentials =
+      options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
+  channel_ = grpc::CreateCustomChannel(options_.target, credentials, args);
+  stub_ = v1::SchedulerService::NewStub(channel_);
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> Client::Call(
+    grpc::Status (v1::SchedulerService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                        Response*),
+    const Request& request, absl::Duration timeout, bool retry_deadline) {
+  const absl::Time give_up = absl::Now() + options_.give_up_after;
+  while (true) {
+    grpc::ClientContext context;
+    // Waits for the channel to (re)connect rather than failing at once.
+    context.set_wait_for_ready(true);
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    Response response;
+    const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+    if (status.ok()) return response;
+    const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           (retry_deadline &&
+                            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+    if (!transient || absl::Now() >= give_up) return FromGrpc(status);
+  }
+}
+
+absl::StatusOr<v1::Job> Client::CreateJob(const v1::CreateJobRequest& request) {
+  return Call(&v1::SchedulerService::Stub::CreateJob, request, options_.call_timeout, true);
+}
+
+absl::StatusOr<v1::Job> Client::GetJob(const std::string& job_id) {
+  v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  return Call(&v1::SchedulerService::Stub::GetJob, request, options_.call_timeout, true);
+}
+
+absl::Status Client::DeleteJob(const std::string& job_id) {
+  v1::DeleteJobRequest request;
+  request.set_job_id(job_id);
+  return Call(&v1::SchedulerService::Stub::DeleteJob, request, options_.call_timeout, false)
+      .status();
+}
+
+absl::StatusOr<v1::StepResponse> Client::Step(const std::string& job_id, int rank,
+                                              int64_t step, int64_t look_ahead) {
+  v1::StepRequest request;
+  request.set_job_id(job_id);
+  request.set_rank(rank);
+  request.set_step(step);
+  request.set_look_ahead(look_ahead);
+  return Call(&v1::SchedulerService::Stub::Step, request, options_.step_wait, true);
+}
+
+absl::StatusOr<v1::ReportMetricResponse> Client::ReportMetric(
+    const v1::ReportMetricRequest& request) {
+  // Reports are idempotent per (rank, step): a retry is safe.
+  return Call(&v1::SchedulerService::Stub::ReportMetric, request, options_.call_timeout, true);
+}
+
+absl::StatusOr<v1::SetLearningRateResponse> Client::SetLearningRate(
+    const v1::SetLearningRateRequest& request) {
+  // Not idempotent: a second override would stack; report a timeout instead.
+  return Call(&v1::SchedulerService::Stub::SetLearningRate, request, options_.call_timeout,
+              false);
+}
+
+absl::StatusOr<v1::PreviewScheduleResponse> Client::PreviewSchedule(
+    const v1::PreviewScheduleRequest& request) {
+  return Call(&v1::SchedulerService::Stub::PreviewSchedule, request, options_.call_timeout,
+              true);
+}
+
+}  // namespace lrsched

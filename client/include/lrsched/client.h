@@ -1,0 +1,83 @@
+// lrsched::Client: a connection to an lrsched server.
+//
+// Every call has a deadline. Transient failures are retried: UNAVAILABLE by
+// gRPC's own retry policy (in the channel's service config, with exponential
+// back-off and jitter) and, past it, by the client until `give_up_after`, so
+// that a worker rides out a server restart; a Step that waits for an
+// undecided step is asked again when its wait runs out. Errors that retrying
+// cannot fix come back at once as absl::Status with the server's code and
+// message.
+//
+// Thread-safe: share one Client between threads.
+#ifndef LRSCHED_CLIENT_CLIENT_H_
+#define LRSCHED_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lrsched/v1/scheduler_service.grpc.pb.h"
+
+namespace lrsched {
+
+struct ClientOptions {
+  // "host:port" of the server.
+  std::string target = "localhost:50051";
+  // Plaintext when null; grpc::SslCredentials(...) for TLS.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Deadline of each call but Step.
+  absl::Duration call_timeout = absl::Seconds(10);
+  // How long one Step call waits for an undecided step before asking again.
+  absl::Duration step_wait = absl::Seconds(30);
+  // gRPC's retry policy for UNAVAILABLE: attempts (at most 5) and back-off.
+  int max_attempts = 5;
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(2);
+  // How long the client keeps retrying a call through outages in all.
+  absl::Duration give_up_after = absl::Minutes(5);
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  // Creates a job, or returns the existing identical one.
+  absl::StatusOr<v1::Job> CreateJob(const v1::CreateJobRequest& request);
+  absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
+  absl::Status DeleteJob(const std::string& job_id);
+  // The values of `step` and of up to `look_ahead` decided steps after it;
+  // waits (asking again every step_wait) while `step` is undecided.
+  absl::StatusOr<v1::StepResponse> Step(const std::string& job_id, int rank, int64_t step,
+                                        int64_t look_ahead);
+  absl::StatusOr<v1::ReportMetricResponse> ReportMetric(const v1::ReportMetricRequest& request);
+  absl::StatusOr<v1::SetLearningRateResponse> SetLearningRate(
+      const v1::SetLearningRateRequest& request);
+  absl::StatusOr<v1::PreviewScheduleResponse> PreviewSchedule(
+      const v1::PreviewScheduleRequest& request);
+
+  // The generated stub, for what the methods above do not cover.
+  v1::SchedulerService::Stub& stub() { return *stub_; }
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      grpc::Status (v1::SchedulerService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                          Response*),
+      const Request& request, absl::Duration timeout, bool retry_deadline);
+
+  const ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SchedulerService::Stub> stub_;
+};
+
+// gRPC's service config for `options`: the retry policy of every
+// lrsched.v1.SchedulerService method.
+std::string ServiceConfigJson(const ClientOptions& options);
+
+}  // namespace lrsched
+
+#endif  // LRSCHED_CLIENT_CLIENT_H_

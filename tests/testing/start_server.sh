@@ -1,0 +1,17 @@
+# Sourced by the shell tests: start_server BINARY LOG starts lrsched-server on
+# a free loopback port with nothing kept, sets server_pid and port, and fails
+# if it does not start.
+start_server() {
+  "$1" --listen=127.0.0.1:0 --state=:memory: > "$2" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 500); do
+    grep -q '(port [0-9]*)' "$2" 2>/dev/null && break
+    sleep 0.01
+  done
+  port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$2")
+  if [ -z "$port" ]; then
+    echo "lrsched-server did not start:"
+    cat "$2"
+    return 1
+  fi
+}
