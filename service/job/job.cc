@@ -15,6 +15,9 @@ namespace {
 
 // Steps one Step call may compute beyond the furthest computed step.
 constexpr int64_t kMaxAdvance = 10'000'000;
+// Values one Step answer holds at most, so that it stays under gRPC's default
+// 4 MB receive limit whatever the number of parameter groups.
+constexpr int64_t kMaxAnswerValues = 400'000;
 
 bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -249,8 +252,9 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
           "step: ", step, " is more than ", kMaxAdvance, " steps past job ", id_,
           "'s furthest computed step ", schedule_.step()));
     } else {
-      const int64_t end = std::min({step + request.look_ahead(), decided_step(),
-                                    step + options_.history_window - 1});
+      const int64_t end = std::min(
+          {step + request.look_ahead(), decided_step(), step + options_.history_window - 1,
+           step + std::max<int64_t>(0, kMaxAnswerValues / static_cast<int64_t>(stride_) - 1)});
       Advance(end);
       last = std::min(end, schedule_.step());
       response->mutable_values()->Reserve(static_cast<int>(last - step + 1));

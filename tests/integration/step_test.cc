@@ -43,6 +43,18 @@ TEST(StepTest, ReturnsTheStepAndItsLookAheadEqualToPreview) {
   EXPECT_EQ(server.GetJob("cyclic")->handed_out_step(), 999);  // one chunk: steps 0..999
 }
 
+TEST(StepTest, ALongLookAheadOverManyGroupsStaysUnderTheDefaultMessageLimit) {
+  TestServer server;
+  v1::CreateJobRequest create = FromJson<v1::CreateJobRequest>(
+      R"({"job_id": "wide", "spec": {"exponential_lr": {"gamma": 0.999}}})");
+  for (int g = 0; g < 1024; ++g) create.add_base_lrs(0.1);
+  ASSERT_THAT(server.CreateJob(create), IsOk());
+  auto response = server.Step("wide", 0, 0, 100000);
+  ASSERT_THAT(response, IsOk());  // a 4 MB limit on the client would refuse more
+  EXPECT_EQ(response->values_size(), 400000 / 1024);
+  EXPECT_LT(response->ByteSizeLong(), 4u << 20);
+}
+
 TEST(StepTest, StepsBeforeTheWindowOrAfterTheEndAreOutOfRange) {
   ServerOptions options;
   options.job.history_window = 10;
