@@ -1,20 +1,54 @@
 #!/usr/bin/env bash
-# The demo: learning-rate curves of a few schedules, computed by lrsched's math
-# (bit for bit PyTorch's). Usage: deploy/demo.sh BUILD_DIR
+# The demo: lrsched-server with its embedded store, and lrsched-trainer on 4
+# MPI ranks taking every epoch's learning rate from it. First a linear
+# warm-up followed by ReduceLROnPlateau on the aggregated validation loss,
+# then a warm-up followed by cosine annealing.
+#
+# Usage: deploy/demo.sh BUILD_DIR
 set -euo pipefail
-preview="${1:-build}/service/lrsched-preview"
+build=${1:-build}
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
 
-"$preview" --title="StepLR(step_size=30, gamma=0.5)" --steps=100 \
-  --spec='{"step_lr": {"step_size": 30, "gamma": 0.5}}'
-"$preview" --title="Linear warm-up for 10 steps, then CosineAnnealingLR(T_max=90)" --steps=100 \
+"$build/service/lrsched-server" --listen=127.0.0.1:0 --state="$work/state.db" \
+  > "$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 500); do
+  grep -q '(port [0-9]*)' "$work/server.log" 2>/dev/null && break
+  sleep 0.01
+done
+port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/server.log")
+echo "== lrsched-server on 127.0.0.1:$port, state in $work/state.db"
+
+# mpirun refuses root unless told; a 2-core machine needs oversubscription.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+train() {
+  mpirun --oversubscribe --bind-to none -np 4 "$build/trainer/lrsched-trainer" \
+    --server="127.0.0.1:$port" "$@"
+}
+
+echo
+echo "== 4 ranks, linear warm-up for 3 epochs, then ReduceLROnPlateau(patience=2, factor=0.5)"
+echo "   on the validation loss of all ranks, aggregated by lrsched"
+train --job=plateau --epochs=30 --noise=3 --log_csv="$work/plateau.csv" \
   --spec='{"sequential_lr": {"schedulers": [
-            {"linear_lr": {"start_factor": 0.1, "total_iters": 10}},
-            {"cosine_annealing_lr": {"t_max": 90}}], "milestones": [10]}}'
-"$preview" --title="CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=10, mode=triangular2)" \
-  --steps=100 --spec='{"cyclic_lr": {"base_lr": [0.01], "max_lr": [0.1],
-                       "step_size_up": 10, "mode": "TRIANGULAR2"}}'
-"$preview" --title="OneCycleLR(max_lr=0.1, total_steps=100)" --steps=100 \
-  --spec='{"one_cycle_lr": {"max_lr": [0.1], "total_steps": 100}}'
-"$preview" --title="ReduceLROnPlateau(patience=2) on a loss that stalls at 0.3" --steps=40 \
-  --spec='{"reduce_lr_on_plateau": {"patience": 2, "factor": 0.5}}' \
-  --metrics="$(seq 0 39 | awk '{v = 1 - 0.1 * $1; if (v < 0.3) v = 0.3; printf "%s%g", (NR > 1 ? "," : ""), v}')"
+            {"linear_lr": {"start_factor": 0.1, "total_iters": 3}},
+            {"reduce_lr_on_plateau": {"patience": 2, "factor": 0.5}}], "milestones": [3]}}'
+
+echo
+echo "== 4 ranks, linear warm-up for 3 epochs, then CosineAnnealingLR(T_max=12)"
+train --job=cosine --epochs=15 --noise=3 --solver=adam --base_lr=0.01 \
+  --log_csv="$work/cosine.csv" \
+  --spec='{"sequential_lr": {"schedulers": [
+            {"linear_lr": {"start_factor": 0.1, "total_iters": 3}},
+            {"cosine_annealing_lr": {"t_max": 12}}], "milestones": [3]}}'
+
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+server_pid=""
+echo
+echo "== server stopped; the epoch logs are $work/plateau.csv and $work/cosine.csv"

@@ -338,9 +338,9 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
           "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),
           " are); report a step after training it"));
     } else if (step < schedule_.first_metric_step()) {
-      status = absl::FailedPreconditionError(absl::StrCat(
-          "step: the metric of step ", step, " is not used: job ", id_,
-          "'s schedule takes metrics from step ", schedule_.first_metric_step(), " on"));
+      // A warm-up step before ReduceLROnPlateau takes over: workers report
+      // every epoch alike, and this metric decides nothing.
+      response->set_aggregated(false);
     } else {
       Advance(step);
       const std::optional<MetricReport> earlier =
