@@ -46,6 +46,7 @@ bench: build
 	$(BUILD)/tests/bench/schedule_bench --benchmark_repetitions=3 \
 	  --benchmark_report_aggregates_only=true
 	$(BUILD)/tests/bench/recovery_bench --jobs=10000 --events_per_job=1000 --runs=3
+	tests/bench/trainer_overhead.sh $(BUILD) 3
 
 # Regenerates tests/data/traces with Debian's PyTorch (by hand; the output is
 # checked in).

@@ -1,8 +1,8 @@
-# Sourced by the shell tests: start_server BINARY LOG starts lrsched-server on
-# a free loopback port with nothing kept, sets server_pid and port, and fails
-# if it does not start.
+# Sourced by the shell tests: start_server BINARY LOG [FLAGS...] starts
+# lrsched-server on a free loopback port (keeping nothing unless FLAGS say
+# otherwise), sets server_pid and port, and fails if it does not start.
 start_server() {
-  "$1" --listen=127.0.0.1:0 --state=:memory: > "$2" 2>&1 &
+  "$1" --listen=127.0.0.1:0 --state=:memory: "${@:3}" > "$2" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 500); do
     grep -q '(port [0-9]*)' "$2" 2>/dev/null && break
