@@ -8,11 +8,13 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "lrsched/client.h"
 #include "service/schedule/schedule.h"
@@ -128,9 +130,13 @@ int Main(const MpiCommunicator& mpi) {
   // schedule falls every epoch by design.
   int reductions = 0;
   EpochResult last;
+  std::vector<std::string> changes;  // "epoch 8: 0.05", whenever group 0's rate changes
   const absl::Status status = trainer.Run([&](const EpochResult& epoch) {
     const bool reduced = takes_metric && epoch.reduced;
     reductions += reduced;
+    if (epoch.epoch == 0 || epoch.rates.lrs[0] != last.rates.lrs[0]) {
+      changes.push_back(absl::StrFormat("%d: %.4g", epoch.epoch, epoch.rates.lrs[0]));
+    }
     last = epoch;
     if (trace.is_open()) {
       trace << epoch.epoch;
@@ -158,6 +164,8 @@ int Main(const MpiCommunicator& mpi) {
                   static_cast<std::streamsize>(trainer.parameters().size() * sizeof(double)));
   }
   if (mpi.rank() == 0) {
+    std::printf("learning rate by epoch (where it changed): %s\n",
+                absl::StrJoin(changes, ", ").c_str());
     std::printf("done: %d epochs on %d ranks, final val acc %.1f%%, %d reductions by "
                 "ReduceLROnPlateau, %lld Step RPCs by rank 0 (%.2f per epoch)\n",
                 options.epochs, mpi.size(), 100 * last.validation_accuracy, reductions,
