@@ -25,6 +25,4 @@ void MpiCommunicator::Average(Eigen::Ref<Eigen::VectorXd> values) const {
   values /= static_cast<double>(size_);
 }
 
-void MpiCommunicator::Barrier() const { MPI_Barrier(MPI_COMM_WORLD); }
-
 }  // namespace lrsched::trainer

@@ -24,7 +24,6 @@ class MpiCommunicator {
   void Average(Eigen::Ref<Eigen::VectorXd> values) const;
   // The sums over the ranks, on every rank (same bits everywhere).
   void Sum(Eigen::Ref<Eigen::VectorXd> values) const;
-  void Barrier() const;
 
  private:
   int rank_ = 0;

@@ -19,8 +19,6 @@ constexpr int64_t kMaxAdvance = 10'000'000;
 // 4 MB receive limit whatever the number of parameter groups.
 constexpr int64_t kMaxAnswerValues = 400'000;
 
-bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
 // Equal to the last bit: what replay demands of a recorded decision.
 bool SameDecision(const v1::AggregatedMetric& a, const v1::AggregatedMetric& b) {
   if (a.step() != b.step() || !SameBits(a.value(), b.value()) ||

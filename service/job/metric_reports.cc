@@ -5,14 +5,10 @@
 #include <limits>
 
 namespace lrsched {
-namespace {
-
 bool SameBits(double a, double b) {
   if (std::isnan(a) && std::isnan(b)) return true;
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
-
-}  // namespace
 
 bool MetricReport::SameAs(const MetricReport& other) const {
   return SameBits(value, other.value) && SameBits(weight, other.weight);

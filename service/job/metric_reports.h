@@ -12,6 +12,10 @@
 
 namespace lrsched {
 
+// Equal to the last bit, NaN equal to NaN: how reports and recorded
+// decisions are compared.
+bool SameBits(double a, double b);
+
 struct MetricReport {
   double value = 0;
   double weight = 1;

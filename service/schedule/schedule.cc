@@ -42,10 +42,6 @@ void Schedule::Step(double metric) {
   ++step_;
 }
 
-void Schedule::SetLearningRates(absl::Span<const double> lrs) {
-  groups_.lrs.assign(lrs.begin(), lrs.end());
-}
-
 void Schedule::ScaleSchedule(double factor) {
   for (double& lr : groups_.lrs) lr *= factor;
   for (double& lr : groups_.initial_lrs) lr *= factor;

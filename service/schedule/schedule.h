@@ -63,10 +63,6 @@ class Schedule {
   // The ReduceLROnPlateau deciding with metrics, for its counters; null if none.
   const ReduceLROnPlateau* plateau() const { return scheduler_->Plateau(); }
 
-  // Sets param_groups[g]['lr'] as a person would by hand between two steps.
-  // Precondition: lrs.size() == num_groups().
-  void SetLearningRates(absl::Span<const double> lrs);
-
   // Scales the rest of the schedule by `factor` (finite, >= 0): the current
   // learning rates and every base, peak and floor value the scheduler
   // computes from, as a person would set them by hand in PyTorch.

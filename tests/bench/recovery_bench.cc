@@ -44,11 +44,12 @@ void BuildStateFile(const std::string& path, int jobs, int events_per_job) {
       &created);
   JobOptions options;
   const auto ignore = [](absl::Status) {};
-  // One step makes two events: the report and the aggregation.
-  const int steps = std::max(1, (events_per_job - 2) / 2);
   for (int j = 0; j < jobs; ++j) {
     auto job = Job::Create(absl::StrCat("job-", j), created, absl::Now(), options, store->get());
-    for (int step = 0; step < steps; ++step) {
+    // Each step records a report, its aggregation and the handed-out step it
+    // decided: train until the log is as long as asked.
+    v1::Job view;
+    for (int step = 0; view.last_sequence() < events_per_job; ++step) {
       v1::StepRequest request;
       request.set_step(step);
       v1::StepResponse response;
@@ -59,6 +60,8 @@ void BuildStateFile(const std::string& path, int jobs, int events_per_job) {
       report.set_weight(128);
       v1::ReportMetricResponse reported;
       (*job)->ReportMetric(report, &reported, ignore);
+      view.Clear();
+      (*job)->ToProto(v1::JOB_VIEW_BASIC, &view);
     }
     if (j % 1000 == 999) (*store)->Flush();
   }

@@ -99,14 +99,20 @@ TEST(ClientTest, ErrorsThatRetryingCannotFixComeBackAtOnceWithTheServersMessage)
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
-TEST(ClientTest, ServiceConfigCarriesTheRetryPolicy) {
-  ClientOptions options;
+// gRPC applies the retry policy only if it parses the service config: the
+// channel reports the config it took once it has connected.
+TEST(ClientTest, GrpcAppliesTheRetryPolicy) {
+  TestServer server;
+  ClientOptions options = OptionsFor(server);
   options.max_attempts = 4;
   options.initial_backoff = absl::Milliseconds(250);
-  const std::string config = ServiceConfigJson(options);
-  EXPECT_THAT(config, HasSubstr(R"("maxAttempts": 4)"));
-  EXPECT_THAT(config, HasSubstr(R"("initialBackoff": "0.250s")"));
-  EXPECT_THAT(config, HasSubstr(R"("retryableStatusCodes": ["UNAVAILABLE"])"));
+  Client client(options);
+  ASSERT_THAT(client.GetJob("missing"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing")));
+  const std::string applied = client.channel()->GetServiceConfigJSON();
+  EXPECT_THAT(applied, HasSubstr(R"("retryPolicy": {)"));
+  EXPECT_THAT(applied, HasSubstr(R"("maxAttempts": 4)"));
+  EXPECT_THAT(applied, HasSubstr(R"("initialBackoff": "0.250s")"));
+  EXPECT_THAT(applied, HasSubstr(R"("retryableStatusCodes": ["UNAVAILABLE"])"));
 }
 
 }  // namespace

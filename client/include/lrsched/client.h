@@ -60,6 +60,8 @@ class Client {
 
   // The generated stub, for what the methods above do not cover.
   v1::SchedulerService::Stub& stub() { return *stub_; }
+  // The channel, e.g. for its state or the service config gRPC applied.
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const ClientOptions& options() const { return options_; }
 
  private:

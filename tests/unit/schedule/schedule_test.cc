@@ -84,22 +84,28 @@ TEST(ScheduleTest, RestoreRejectsAStateOfAnotherShape) {
 
 // As after param_groups[g]['lr'] = x in PyTorch: a recursive scheduler goes on
 // from x with its usual rule.
-TEST(ScheduleTest, SetLearningRatesContinuesWithTheUsualRule) {
+v1::Override SetTo(double lr) {
+  v1::Override override;
+  override.mutable_lrs()->add_values(lr);
+  return override;
+}
+
+TEST(ScheduleTest, SettingTheRateContinuesWithTheUsualRule) {
   auto schedule = Schedule::Create(ParseSpec(R"({"exponential_lr": {"gamma": 0.5}})"), {1.0});
   ASSERT_THAT(schedule, IsOk());
   schedule->Step();
-  schedule->SetLearningRates({0.25, });
+  schedule->ApplyOverride(SetTo(0.25));
   schedule->Step();
   EXPECT_THAT(schedule->lrs(), ElementsAre(0.125));
 }
 
 // CyclicLR recomputes from its bounds, so a value set by hand lasts one step.
-TEST(ScheduleTest, SetLearningRatesLastsOneStepForCyclicLR) {
+TEST(ScheduleTest, ASetRateLastsOneStepForCyclicLR) {
   auto schedule = Schedule::Create(
       ParseSpec(R"({"cyclic_lr": {"base_lr": [0.1], "max_lr": [0.5], "step_size_up": 4}})"),
       {1.0});
   ASSERT_THAT(schedule, IsOk());
-  schedule->SetLearningRates({7.0});
+  schedule->ApplyOverride(SetTo(7.0));
   EXPECT_THAT(schedule->lrs(), ElementsAre(7.0));
   schedule->Step();
   EXPECT_THAT(schedule->lrs(), ElementsAre(0.1 + (0.5 - 0.1) * 0.25));
