@@ -68,8 +68,9 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
                                                  const JobOptions& options, EventStore* store) {
   auto schedule = Schedule::Create(created.spec(), created.base_lrs());
   if (!schedule.ok()) return schedule.status();
-  auto job = std::shared_ptr<Job>(
-      new Job(job_id, created, *std::move(schedule), now, options, store));
+  // One allocation for the job and its reference count.
+  auto job = std::make_shared<Job>(Passkey(), job_id, created, *std::move(schedule), now,
+                                   options, store);
   MutexLock lock(&job->mu_);
   v1::JobEvent event;
   *event.mutable_created() = created;
@@ -80,9 +81,15 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
   return job;
 }
 
-void Job::Keep(v1::JobEvent event) {
-  events_.push_back(std::move(event));
-  if (static_cast<int64_t>(events_.size()) > options_.max_events) events_.pop_front();
+void Job::Keep(const v1::JobEvent& event) {
+  // Kept serialized: a parsed event holds several allocations, and most kept
+  // events are never read.
+  if (events_.empty()) first_kept_sequence_ = event.sequence();
+  events_.push_back(event.SerializeAsString());
+  if (static_cast<int64_t>(events_.size()) > options_.max_events) {
+    events_.pop_front();
+    ++first_kept_sequence_;
+  }
 }
 
 absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const> events,
@@ -101,8 +108,8 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const>
   }
   const absl::Time create_time = absl::FromUnixNanos(
       google::protobuf::util::TimeUtil::TimestampToNanoseconds(events.front()->time()));
-  auto job = std::shared_ptr<Job>(new Job(events.front()->job_id(), created,
-                                          *std::move(schedule), create_time, options, store));
+  auto job = std::make_shared<Job>(Passkey(), events.front()->job_id(), created,
+                                   *std::move(schedule), create_time, options, store);
   MutexLock lock(&job->mu_);
   Callbacks released;
   const size_t kept_from =
@@ -117,7 +124,7 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const>
   return job;
 }
 
-Job::Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
+Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
          const JobOptions& options, EventStore* store)
     : id_(std::move(id)),
       store_(store),
@@ -150,12 +157,12 @@ int64_t Job::decided_step() const {
 }
 
 void Job::RecordValues() {
-  values_.insert(values_.end(), schedule_.lrs().begin(), schedule_.lrs().end());
-  values_.insert(values_.end(), schedule_.momentums().begin(), schedule_.momentums().end());
+  values_.append(schedule_.lrs().begin(), schedule_.lrs().end());
+  values_.append(schedule_.momentums().begin(), schedule_.momentums().end());
   const int64_t retained = schedule_.step() - first_retained_ + 1;
   if (retained > options_.history_window) {
     const int64_t drop = retained - options_.history_window;
-    values_.erase(values_.begin(), values_.begin() + drop * stride_);
+    values_.pop_front(static_cast<size_t>(drop) * stride_);
     first_retained_ += drop;
     while (!history_.empty() && history_.front().metric.step() < first_retained_) {
       history_.pop_front();
@@ -187,7 +194,7 @@ void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
   while (!pending_overrides_.empty() &&
          pending_overrides_.front().effective_step() == schedule_.step()) {
     schedule_.ApplyOverride(pending_overrides_.front());
-    pending_overrides_.pop_front();
+    pending_overrides_.erase(pending_overrides_.begin());
   }
   RecordValues();
 }
@@ -515,7 +522,7 @@ void Job::Emit(v1::JobEvent event, Callbacks& released) {
   Apply(event, released, /*replay=*/false).IgnoreError();
   // A deletion is stored by removing the log, not by appending to it.
   if (!event.has_deleted()) unsaved_.push_back(event);
-  Keep(std::move(event));
+  Keep(event);
   for (auto& wake : TakeWatchers()) {
     released.push_back([wake = std::move(wake)](absl::Status) mutable { std::move(wake)(); });
   }
@@ -646,7 +653,7 @@ absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::
                              bool* ended) const {
   MutexLock lock(&mu_);
   if (!closed_.ok()) return closed_;
-  const int64_t first = events_.empty() ? last_sequence_ + 1 : events_.front().sequence();
+  const int64_t first = events_.empty() ? last_sequence_ + 1 : first_kept_sequence_;
   from_sequence = std::max<int64_t>(from_sequence, 1);
   if (from_sequence < first) {
     return absl::OutOfRangeError(absl::StrCat(
@@ -654,7 +661,9 @@ absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::
   }
   for (auto it = events_.begin() + (from_sequence - first);
        it != events_.end() && out->size() < max; ++it) {
-    out->push_back(*it);
+    if (!out->emplace_back().ParseFromString(*it)) {
+      return absl::InternalError(absl::StrCat("job ", id_, ": a kept event does not parse"));
+    }
   }
   *ended = deleted_ && (out->empty() ? from_sequence > last_sequence_
                                      : out->back().sequence() == last_sequence_);

@@ -19,7 +19,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,12 +29,13 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "service/common/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "lrsched/v1/event.pb.h"
 #include "lrsched/v1/job.pb.h"
 #include "lrsched/v1/scheduler_service.pb.h"
+#include "service/common/mutex.h"
+#include "service/common/sliding_vector.h"
 #include "service/job/metric_reports.h"
 #include "service/job/step_waiters.h"
 #include "service/schedule/schedule.h"
@@ -75,6 +75,13 @@ class Job : public std::enable_shared_from_this<Job> {
                                                      const JobOptions& options,
                                                      EventStore* store);
 
+  // For std::make_shared only: jobs are made by Create and Replay.
+  class Passkey {
+    friend class Job;
+    Passkey() = default;
+  };
+  Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule,
+      absl::Time create_time, const JobOptions& options, EventStore* store);
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
 
@@ -145,9 +152,6 @@ class Job : public std::enable_shared_from_this<Job> {
   bool CancelEventWait(uint64_t id);
 
  private:
-  Job(std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
-      const JobOptions& options, EventStore* store);
-
   using Callbacks = std::vector<StepWaiters::Callback>;
 
   // The one path by which state changes: live, and on replay (where it
@@ -155,7 +159,7 @@ class Job : public std::enable_shared_from_this<Job> {
   absl::Status Apply(v1::JobEvent& event, Callbacks& released, bool replay)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps an applied event for watchers, within max_events.
-  void Keep(v1::JobEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Keep(const v1::JobEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What a call runs after it releases the lock.
   using Finish = absl::AnyInvocable<void() &&>;
   // Ends a call: queues the events it emitted to the store, so that `done`
@@ -209,7 +213,7 @@ class Job : public std::enable_shared_from_this<Job> {
   bool deleted_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   // Values of steps first_retained_ .. schedule_.step(), stride_ doubles each.
-  std::deque<double> values_ ABSL_GUARDED_BY(mu_);
+  SlidingVector<double> values_ ABSL_GUARDED_BY(mu_);
   int64_t first_retained_ ABSL_GUARDED_BY(mu_) = 0;
   // Reports of the step awaiting its metric.
   MetricReports pending_ ABSL_GUARDED_BY(mu_);
@@ -217,13 +221,15 @@ class Job : public std::enable_shared_from_this<Job> {
     v1::AggregatedMetric metric;
     std::vector<std::optional<MetricReport>> reports;  // by rank
   };
-  std::deque<Aggregated> history_ ABSL_GUARDED_BY(mu_);
+  SlidingVector<Aggregated> history_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Override> overrides_ ABSL_GUARDED_BY(mu_);
   // Overrides not applied yet, by effective step, in order of arrival.
-  std::deque<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);
   StepWaiters waiters_ ABSL_GUARDED_BY(mu_);
 
-  std::deque<v1::JobEvent> events_ ABSL_GUARDED_BY(mu_);
+  // The last options_.max_events events, serialized, for WatchJob.
+  SlidingVector<std::string> events_ ABSL_GUARDED_BY(mu_);
+  int64_t first_kept_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t event_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_watch_id_ ABSL_GUARDED_BY(mu_) = 1;
