@@ -18,7 +18,10 @@ compile_packages=(
   libabsl-dev libeigen3-dev libsqlite3-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
 )
-test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat)
+# The benchmarks' smoke runs (part of the tests) compare against an
+# independent load generator (h2load) and against PyTorch.
+test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat nghttp2-client
+               python3 python3-torch)
 # Tests drive the server and check the deployment with independent tools from
 # npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
 # and npm; any Node.js 18 or newer will do.

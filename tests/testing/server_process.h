@@ -25,6 +25,7 @@ class ServerProcess {
 
   // 0 if the server did not start.
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   void Signal(int signal);
   // Waits for the process to exit; returns its exit status (128 + signal if
   // killed), or -1 if it did not exit within `timeout`.
