@@ -82,14 +82,33 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
 }
 
 void Job::Keep(const v1::JobEvent& event) {
-  // Kept serialized: a parsed event holds several allocations, and most kept
-  // events are never read.
-  if (events_.empty()) first_kept_sequence_ = event.sequence();
+  // The creation is rebuilt from created_ when read (CreationEvent): every
+  // job has one, and few are read.
+  if (event.has_created()) {
+    first_kept_sequence_ = event.sequence();
+    return;
+  }
+  // The rest are kept serialized: a parsed event holds several allocations,
+  // and most kept events are never read.
+  if (first_kept_sequence_ == 0) first_kept_sequence_ = event.sequence();
   events_.push_back(event.SerializeAsString());
-  if (static_cast<int64_t>(events_.size()) > options_.max_events) {
-    events_.pop_front();
+  if (static_cast<int64_t>(kept_events()) > options_.max_events) {
+    if (first_kept_sequence_ != 1) events_.pop_front();
     ++first_kept_sequence_;
   }
+}
+
+size_t Job::kept_events() const {
+  return events_.size() + (first_kept_sequence_ == 1 ? 1 : 0);
+}
+
+v1::JobEvent Job::CreationEvent() const {
+  v1::JobEvent event;
+  event.set_job_id(id_);
+  event.set_sequence(1);
+  *event.mutable_time() = ToTimestamp(create_time_);
+  *event.mutable_created() = created_;
+  return event;
 }
 
 absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const> events,
@@ -653,15 +672,19 @@ absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::
                              bool* ended) const {
   MutexLock lock(&mu_);
   if (!closed_.ok()) return closed_;
-  const int64_t first = events_.empty() ? last_sequence_ + 1 : first_kept_sequence_;
+  const int64_t first = kept_events() == 0 ? last_sequence_ + 1 : first_kept_sequence_;
   from_sequence = std::max<int64_t>(from_sequence, 1);
   if (from_sequence < first) {
     return absl::OutOfRangeError(absl::StrCat(
         "from_sequence: events of job ", id_, " before ", first, " are no longer kept"));
   }
-  for (auto it = events_.begin() + (from_sequence - first);
-       it != events_.end() && out->size() < max; ++it) {
-    if (!out->emplace_back().ParseFromString(*it)) {
+  // events_ holds the kept events after the creation.
+  const int64_t first_stored = std::max<int64_t>(first, 2);
+  for (int64_t sequence = from_sequence; sequence <= last_sequence_ && out->size() < max;
+       ++sequence) {
+    if (sequence == 1) {
+      out->push_back(CreationEvent());
+    } else if (!out->emplace_back().ParseFromString(events_[sequence - first_stored])) {
       return absl::InternalError(absl::StrCat("job ", id_, ": a kept event does not parse"));
     }
   }

@@ -160,6 +160,8 @@ class Job : public std::enable_shared_from_this<Job> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps an applied event for watchers, within max_events.
   void Keep(const v1::JobEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  size_t kept_events() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::JobEvent CreationEvent() const;
   // What a call runs after it releases the lock.
   using Finish = absl::AnyInvocable<void() &&>;
   // Ends a call: queues the events it emitted to the store, so that `done`
@@ -227,7 +229,9 @@ class Job : public std::enable_shared_from_this<Job> {
   std::vector<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);
   StepWaiters waiters_ ABSL_GUARDED_BY(mu_);
 
-  // The last options_.max_events events, serialized, for WatchJob.
+  // The last options_.max_events events, for WatchJob: from
+  // first_kept_sequence_ (0 when none) to last_sequence_. Those after the
+  // creation are in events_, serialized.
   SlidingVector<std::string> events_ ABSL_GUARDED_BY(mu_);
   int64_t first_kept_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;

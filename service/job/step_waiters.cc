@@ -1,5 +1,6 @@
 #include "service/job/step_waiters.h"
 
+#include <limits>
 #include <utility>
 
 namespace lrsched {
@@ -14,13 +15,7 @@ StepWaiters::Id StepWaiters::Add(int64_t step, Callback callback) {
 std::optional<StepWaiters::Callback> StepWaiters::Remove(Id id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
-  auto [first, last] = by_step_.equal_range(it->second.step);
-  for (auto step_it = first; step_it != last; ++step_it) {
-    if (step_it->second == id) {
-      by_step_.erase(step_it);
-      break;
-    }
-  }
+  by_step_.erase({it->second.step, id});
   Callback callback = std::move(it->second.callback);
   by_id_.erase(it);
   return callback;
@@ -28,7 +23,7 @@ std::optional<StepWaiters::Callback> StepWaiters::Remove(Id id) {
 
 std::vector<StepWaiters::Callback> StepWaiters::TakeDecided(int64_t decided) {
   std::vector<Callback> ready;
-  const auto end = by_step_.upper_bound(decided);
+  const auto end = by_step_.upper_bound({decided, std::numeric_limits<Id>::max()});
   for (auto it = by_step_.begin(); it != end; ++it) {
     auto parked = by_id_.find(it->second);
     ready.push_back(std::move(parked->second.callback));

@@ -8,10 +8,11 @@
 #define LRSCHED_SERVICE_JOB_STEP_WAITERS_H_
 
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -46,8 +47,9 @@ class StepWaiters {
   };
   Id next_id_ = 1;
   absl::flat_hash_map<Id, Parked> by_id_;
-  // step -> ids parked on it.
-  std::multimap<int64_t, Id> by_step_;
+  // (step, id) of every parked callback, in step order. A btree: smaller
+  // than a std::multimap when empty, which it mostly is.
+  absl::btree_set<std::pair<int64_t, Id>> by_step_;
 };
 
 }  // namespace lrsched

@@ -23,7 +23,10 @@ namespace lrsched::bench {
 
 void Die(const std::string& message) {
   std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
-  std::exit(1);
+  std::fflush(stdout);
+  // Not exit(): gRPC's threads may still be running callbacks, possibly this
+  // one. The server goes with this process (see ServerProcess).
+  std::_Exit(1);
 }
 
 BenchServer::BenchServer(const std::string& binary, std::vector<std::string> flags) {

@@ -106,32 +106,48 @@ RunResult RunOnce(int run) {
   result.idle_bytes_per_job =
       static_cast<double>(idle.resident_bytes - empty.resident_bytes) / jobs;
 
-  // History: each job reports epoch after epoch, one job per call chain.
-  struct Report {
-    grpc::ClientContext context;
-    v1::ReportMetricRequest request;
-    v1::ReportMetricResponse response;
-  };
+  // History: --concurrency chains of calls; each takes the next job and
+  // reports its epochs one after the other (a report must follow the
+  // aggregation of the one before), then the next job.
   const int history_jobs = std::min(absl::GetFlag(FLAGS_history_jobs), jobs);
   const int epochs = absl::GetFlag(FLAGS_epochs);
-  // Call i reports epoch i / history_jobs of job i % history_jobs: every job's
-  // epochs go in order, and a job's next epoch is asked only after
-  // --concurrency other calls, by when its last one has been answered.
-  if (absl::GetFlag(FLAGS_concurrency) > history_jobs) Die("--concurrency > --history_jobs");
-  RunCount(static_cast<int64_t>(history_jobs) * epochs,
-           [&](int64_t i, std::function<void(const grpc::Status&)> done) {
-             auto* call = new Report;
-             call->request.set_job_id(absl::StrCat("job-", i % history_jobs));
-             call->request.set_step(i / history_jobs);
-             call->request.set_value(1.0 + static_cast<double>((i * 7919) % 1000) * 1e-4);
-             call->request.set_weight(128);
-             stubs[i % stubs.size()]->async()->ReportMetric(
-                 &call->context, &call->request, &call->response,
-                 [call, done = std::move(done)](grpc::Status status) {
-                   delete call;
-                   done(status);
-                 });
-           });
+  struct Chain {
+    v1::ReportMetricRequest request;
+    v1::ReportMetricResponse response;
+    std::unique_ptr<grpc::ClientContext> context;
+  };
+  const int chains = std::min(absl::GetFlag(FLAGS_concurrency), history_jobs);
+  std::vector<Chain> chain_state(chains);
+  std::atomic<int> next_job{0};
+  std::atomic<int64_t> failed{0};
+  absl::BlockingCounter finished(chains);
+  std::function<void(int)> report = [&](int c) {
+    Chain& chain = chain_state[c];
+    if (chain.request.job_id().empty() || chain.request.step() + 1 == epochs) {
+      const int job = next_job.fetch_add(1);
+      if (job >= history_jobs) {
+        finished.DecrementCount();
+        return;
+      }
+      chain.request.set_job_id(absl::StrCat("job-", job));
+      chain.request.set_step(0);
+    } else {
+      chain.request.set_step(chain.request.step() + 1);
+    }
+    chain.request.set_value(1.0 + static_cast<double>((chain.request.step() * 7919) % 1000) * 1e-4);
+    chain.request.set_weight(128);
+    chain.context = std::make_unique<grpc::ClientContext>();
+    stubs[c % stubs.size()]->async()->ReportMetric(
+        chain.context.get(), &chain.request, &chain.response, [&, c](grpc::Status status) {
+          if (!status.ok() && failed.fetch_add(1) == 0) {
+            std::fprintf(stderr, "scale_bench: %s\n", status.error_message().c_str());
+          }
+          report(c);
+        });
+  };
+  for (int c = 0; c < chains; ++c) report(c);
+  finished.Wait();
+  if (failed.load() > 0) Die(absl::StrCat(failed.load(), " reports failed"));
   const ProcessStats history = ReadProcessStats(server.pid());
   result.history_bytes_per_job =
       result.idle_bytes_per_job +

@@ -1,6 +1,7 @@
 #include "tests/testing/server_process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   if (pipe(out) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
+    // A test or benchmark that dies must not leave its server behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
