@@ -39,6 +39,9 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
               static_cast<int>(absl::ToInt64Milliseconds(options_.initial_backoff)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.max_backoff)));
+  if (!options_.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options_.tls_server_name);
+  }
   auto credentials =
       options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
   channel_ = grpc::CreateCustomChannel(options_.target, credentials, args);
@@ -81,6 +84,10 @@ absl::Status Client::DeleteJob(const std::string& job_id) {
   request.set_job_id(job_id);
   return Call(&v1::SchedulerService::Stub::DeleteJob, request, options_.call_timeout, false)
       .status();
+}
+
+absl::StatusOr<v1::ListJobsResponse> Client::ListJobs(const v1::ListJobsRequest& request) {
+  return Call(&v1::SchedulerService::Stub::ListJobs, request, options_.call_timeout, true);
 }
 
 absl::StatusOr<v1::StepResponse> Client::Step(const std::string& job_id, int rank,

@@ -28,6 +28,9 @@ struct ClientOptions {
   std::string target = "localhost:50051";
   // Plaintext when null; grpc::SslCredentials(...) for TLS.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // With TLS: the name to verify in the server's certificate, when it is not
+  // the target's host.
+  std::string tls_server_name;
   // Deadline of each call but Step.
   absl::Duration call_timeout = absl::Seconds(10);
   // How long one Step call waits for an undecided step before asking again.
@@ -48,6 +51,7 @@ class Client {
   absl::StatusOr<v1::Job> CreateJob(const v1::CreateJobRequest& request);
   absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
   absl::Status DeleteJob(const std::string& job_id);
+  absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
   // The values of `step` and of up to `look_ahead` decided steps after it;
   // waits (asking again every step_wait) while `step` is undecided.
   absl::StatusOr<v1::StepResponse> Step(const std::string& job_id, int rank, int64_t step,
