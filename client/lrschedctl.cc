@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "client/svg_plot.h"
 #include "lrsched/client.h"
 
 ABSL_FLAG(std::string, server, "",
@@ -51,6 +52,10 @@ ABSL_FLAG(std::vector<std::string>, lr, {}, "set-lr: the new learning rate (one,
 ABSL_FLAG(double, factor, 0, "set-lr: multiply the learning rates in force by this instead.");
 ABSL_FLAG(bool, scale_schedule, false, "set-lr: with --factor, scale the whole rest of the schedule.");
 ABSL_FLAG(int64_t, step, -1, "set-lr: the first step it applies to (default: the next one free).");
+// preview, plot
+ABSL_FLAG(std::string, plot, "", "preview: also write the schedule as an SVG picture here.");
+ABSL_FLAG(std::string, out, "", "plot: the SVG file to write (default JOB.svg).");
+ABSL_FLAG(bool, log_scale, false, "preview, plot: the learning rate on a log scale.");
 // list, watch
 ABSL_FLAG(int32_t, page_size, 0, "list: jobs per page (the server's default when 0).");
 ABSL_FLAG(int64_t, from, 1, "watch: the first event sequence to show.");
@@ -152,6 +157,30 @@ std::string Sparkline(const std::vector<double>& values) {
     line += kBlocks[std::clamp(level, 0, 7)];
   }
   return line;
+}
+
+constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"};
+
+// Learning rate of each group (and momentum, when there is one) per step.
+std::vector<plot::Series> RateSeries(const std::vector<v1::StepValues>& values) {
+  std::vector<plot::Series> series;
+  if (values.empty()) return series;
+  const int groups = values[0].lrs_size();
+  for (int g = 0; g < groups; ++g) {
+    plot::Series line{groups == 1 ? "learning rate" : absl::StrCat("learning rate, group ", g),
+                      kColors[g % 5], {}};
+    for (const auto& step : values) line.points.emplace_back(step.step(), step.lrs(g));
+    series.push_back(std::move(line));
+  }
+  return series;
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream file(path);
+  file << text;
+  file.close();
+  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
 }
 
 class Ctl {
@@ -353,6 +382,58 @@ class Ctl {
     }
   }
 
+  // The job's learning rates over its retained, handed-out steps (read with
+  // Step, which hands out nothing new when asked no further), its metric
+  // history, and marks where ReduceLROnPlateau reduced the rate and where an
+  // operator's override took effect.
+  int Plot(const std::vector<std::string>& args) {
+    if (args.size() != 1) return Misuse("plot takes one JOB");
+    auto job = client_.GetJob(args[0]);
+    if (!job.ok()) return Fail("GetJob", job.status());
+    std::vector<v1::StepValues> values;
+    for (int64_t step = job->first_retained_step(); step <= job->handed_out_step();) {
+      auto response = client_.Step(args[0], 0, step, job->handed_out_step() - step);
+      if (!response.ok()) return Fail("Step", response.status());
+      if (response->values_size() == 0) break;
+      for (auto& value : *response->mutable_values()) values.push_back(std::move(value));
+      step = values.back().step() + 1;
+    }
+    plot::Figure figure;
+    figure.title = absl::StrCat("job ", job->job_id(), ": ", SchedulerName(job->spec()));
+    plot::Panel rates{"learning rate", absl::GetFlag(FLAGS_log_scale), RateSeries(values), {}};
+    std::vector<plot::Mark> marks;
+    for (const auto& metric : job->metric_history()) {
+      if (metric.reduced()) {
+        marks.push_back({static_cast<double>(metric.step() + 1),
+                         absl::StrFormat("plateau reduction: from step %d",
+                                         metric.step() + 1),
+                         "#d62728"});
+      }
+    }
+    for (const auto& change : job->overrides()) {
+      marks.push_back({static_cast<double>(change.effective_step()),
+                       absl::StrFormat("override: from step %d", change.effective_step()),
+                       "#7f7f7f"});
+    }
+    rates.marks = marks;
+    figure.panels.push_back(std::move(rates));
+    if (job->metric_history_size() > 0) {
+      plot::Panel metric{"aggregated metric", false, {{"metric", "#2ca02c", {}}}, marks};
+      for (const auto& entry : job->metric_history()) {
+        metric.series[0].points.emplace_back(entry.step(), entry.value());
+      }
+      figure.panels.push_back(std::move(metric));
+    }
+    const std::string path =
+        absl::GetFlag(FLAGS_out).empty() ? absl::StrCat(args[0], ".svg") : absl::GetFlag(FLAGS_out);
+    if (auto status = WriteFile(path, plot::RenderSvg(figure)); !status.ok()) {
+      return Fail("--out", status);
+    }
+    std::printf("wrote %s: %zu steps, %d metrics, %zu marks\n", path.c_str(), values.size(),
+                job->metric_history_size(), marks.size());
+    return kOk;
+  }
+
   int Preview(const std::vector<std::string>& args) {
     if (!args.empty()) return Misuse("preview takes flags only");
     if (absl::GetFlag(FLAGS_spec).empty()) return Misuse("preview: --spec is missing");
@@ -367,6 +448,18 @@ class Ctl {
     *request.mutable_metrics() = {metrics.begin(), metrics.end()};
     auto response = client_.PreviewSchedule(request);
     if (!response.ok()) return Fail("PreviewSchedule", response.status());
+    if (!absl::GetFlag(FLAGS_plot).empty()) {
+      plot::Figure figure;
+      figure.title = absl::StrCat("preview: ", SchedulerName(request.spec()));
+      plot::Panel rates{"learning rate", absl::GetFlag(FLAGS_log_scale), {}, {}};
+      rates.series = RateSeries({response->values().begin(), response->values().end()});
+      figure.panels.push_back(std::move(rates));
+      if (auto status = WriteFile(absl::GetFlag(FLAGS_plot), plot::RenderSvg(figure));
+          !status.ok()) {
+        return Fail("--plot", status);
+      }
+      std::fprintf(stderr, "wrote %s\n", absl::GetFlag(FLAGS_plot).c_str());
+    }
     if (Json()) {
       PrintJson(*response);
       return kOk;
@@ -456,8 +549,14 @@ const Subcommand kSubcommands[] = {
      &Ctl::Watch},
     {"preview",
      "preview --spec=JSON [--base_lrs=0.1,...] [--steps=N] [--metrics=m0,m1,...]\n"
-     "  The learning rates the spec gives, step by step, without creating a job.",
+     "  The learning rates the spec gives, step by step, without creating a job;\n"
+     "  --plot=FILE.svg [--log_scale] also draws them.",
      &Ctl::Preview},
+    {"plot",
+     "plot JOB [--out=FILE.svg] [--log_scale]\n"
+     "  Draws the job's learning rates, its metric history, and where ReduceLROnPlateau\n"
+     "  reduced the rate and overrides took effect.",
+     &Ctl::Plot},
 };
 
 std::string Usage() {

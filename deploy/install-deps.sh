@@ -19,9 +19,10 @@ compile_packages=(
   libopenmpi-dev openmpi-bin
 )
 # The benchmarks' smoke runs (part of the tests) compare against an
-# independent load generator (h2load) and against PyTorch.
+# independent load generator (h2load) and against PyTorch; lrschedctl's
+# pictures are rendered in a real browser (chromium, headless).
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat nghttp2-client
-               python3 python3-torch)
+               python3 python3-torch chromium)
 # Tests drive the server and check the deployment with independent tools from
 # npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
 # and npm; any Node.js 18 or newer will do.
