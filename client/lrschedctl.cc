@@ -56,6 +56,8 @@ ABSL_FLAG(int64_t, step, -1, "set-lr: the first step it applies to (default: the
 ABSL_FLAG(std::string, plot, "", "preview: also write the schedule as an SVG picture here.");
 ABSL_FLAG(std::string, out, "", "plot: the SVG file to write (default JOB.svg).");
 ABSL_FLAG(bool, log_scale, false, "preview, plot: the learning rate on a log scale.");
+ABSL_FLAG(std::string, epoch_log, "",
+          "plot: lrsched-trainer's --log_csv of the job, for its training loss per epoch.");
 // list, watch
 ABSL_FLAG(int32_t, page_size, 0, "list: jobs per page (the server's default when 0).");
 ABSL_FLAG(int64_t, from, 1, "watch: the first event sequence to show.");
@@ -171,6 +173,41 @@ std::vector<plot::Series> RateSeries(const std::vector<v1::StepValues>& values) 
                       kColors[g % 5], {}};
     for (const auto& step : values) line.points.emplace_back(step.step(), step.lrs(g));
     series.push_back(std::move(line));
+  }
+  return series;
+}
+
+// Training and validation loss per epoch from lrsched-trainer's --log_csv
+// (a header line, then epoch,train_loss,validation_loss,...).
+absl::StatusOr<std::vector<plot::Series>> ReadEpochLog(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  if (!file || !std::getline(file, line)) {
+    return absl::InvalidArgumentError(absl::StrCat("--epoch_log: cannot read ", path));
+  }
+  const std::vector<std::string> header = absl::StrSplit(line, ',');
+  const auto column = [&](const std::string& name) {
+    return std::find(header.begin(), header.end(), name) - header.begin();
+  };
+  const size_t epoch = column("epoch"), train = column("train_loss"),
+               validation = column("validation_loss");
+  if (epoch == header.size() || train == header.size() || validation == header.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--epoch_log: ", path, " has no epoch, train_loss and validation_loss columns"));
+  }
+  std::vector<plot::Series> series = {{"training loss", "#ff7f0e", {}},
+                                      {"validation loss", "#2ca02c", {}}};
+  for (int number = 2; std::getline(file, line); ++number) {
+    const std::vector<std::string> fields = absl::StrSplit(line, ',');
+    double x, train_loss, validation_loss;
+    if (fields.size() != header.size() || !absl::SimpleAtod(fields[epoch], &x) ||
+        !absl::SimpleAtod(fields[train], &train_loss) ||
+        !absl::SimpleAtod(fields[validation], &validation_loss)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--epoch_log: ", path, " line ", number, " is not a number row"));
+    }
+    series[0].points.emplace_back(x, train_loss);
+    series[1].points.emplace_back(x, validation_loss);
   }
   return series;
 }
@@ -417,13 +454,32 @@ class Ctl {
     }
     rates.marks = marks;
     figure.panels.push_back(std::move(rates));
-    if (job->metric_history_size() > 0) {
-      plot::Panel metric{"aggregated metric", false, {{"metric", "#2ca02c", {}}}, marks};
-      for (const auto& entry : job->metric_history()) {
-        metric.series[0].points.emplace_back(entry.step(), entry.value());
+    plot::Panel metric{"aggregated metric", false, {}, marks};
+    if (!absl::GetFlag(FLAGS_epoch_log).empty()) {
+      auto losses = ReadEpochLog(absl::GetFlag(FLAGS_epoch_log));
+      if (!losses.ok()) return Misuse(losses.status());
+      metric.y_label = "loss";
+      metric.series = *std::move(losses);
+      // A picture of the run: the steps it trained, not the ones handed out
+      // ahead of it.
+      if (!metric.series[0].points.empty()) {
+        const double last = metric.series[0].points.back().first;
+        for (auto& series : figure.panels[0].series) {
+          auto& points = series.points;
+          points.erase(std::remove_if(points.begin(), points.end(),
+                                      [&](const auto& p) { return p.first > last; }),
+                       points.end());
+        }
       }
-      figure.panels.push_back(std::move(metric));
     }
+    if (job->metric_history_size() > 0) {
+      if (!metric.series.empty()) metric.series.pop_back();  // the server's is the same
+      metric.series.push_back({"aggregated metric (validation loss)", "#2ca02c", {}});
+      for (const auto& entry : job->metric_history()) {
+        metric.series.back().points.emplace_back(entry.step(), entry.value());
+      }
+    }
+    if (!metric.series.empty()) figure.panels.push_back(std::move(metric));
     const std::string path =
         absl::GetFlag(FLAGS_out).empty() ? absl::StrCat(args[0], ".svg") : absl::GetFlag(FLAGS_out);
     if (auto status = WriteFile(path, plot::RenderSvg(figure)); !status.ok()) {
@@ -553,9 +609,10 @@ const Subcommand kSubcommands[] = {
      "  --plot=FILE.svg [--log_scale] also draws them.",
      &Ctl::Preview},
     {"plot",
-     "plot JOB [--out=FILE.svg] [--log_scale]\n"
-     "  Draws the job's learning rates, its metric history, and where ReduceLROnPlateau\n"
-     "  reduced the rate and overrides took effect.",
+     "plot JOB [--out=FILE.svg] [--log_scale] [--epoch_log=TRAINER_LOG.csv]\n"
+     "  Draws the job's learning rates, its metric history (with the training loss from\n"
+     "  lrsched-trainer's --log_csv), and where ReduceLROnPlateau reduced the rate and\n"
+     "  overrides took effect.",
      &Ctl::Plot},
 };
 

@@ -2,7 +2,8 @@
 # The demo: lrsched-server with its embedded store, and lrsched-trainer on 4
 # MPI ranks taking every epoch's learning rate from it. First a linear
 # warm-up followed by ReduceLROnPlateau on the aggregated validation loss,
-# then a warm-up followed by cosine annealing.
+# then a warm-up followed by cosine annealing; ends with a picture of each
+# run.
 #
 # Usage: deploy/demo.sh BUILD_DIR
 set -euo pipefail
@@ -47,8 +48,16 @@ train --job=cosine --epochs=15 --noise=3 --solver=adam --base_lr=0.01 \
             {"linear_lr": {"start_factor": 0.1, "total_iters": 3}},
             {"cosine_annealing_lr": {"t_max": 12}}], "milestones": [3]}}'
 
+echo
+echo "== pictures of both runs, drawn by lrschedctl from the server and the epoch logs"
+for job in plateau cosine; do
+  "$build/client/lrschedctl" --server="127.0.0.1:$port" plot "$job" --log_scale \
+    --epoch_log="$work/$job.csv" --out="$work/$job.svg"
+done
+
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
 echo
-echo "== server stopped; the epoch logs are $work/plateau.csv and $work/cosine.csv"
+echo "== server stopped. The pictures (open them in a browser): $work/plateau.svg and"
+echo "   $work/cosine.svg; the epoch logs: $work/plateau.csv and $work/cosine.csv"

@@ -62,11 +62,25 @@ grep -q "wrote $work/p.svg: 13 steps, 12 metrics, 6 marks" "$work/plot.out" ||
   { cat "$work/plot.out" >&2; fail "plot did not say what it drew"; }
 has "$work/p.svg" 3 '<polyline class="series"'
 has "$work/p.svg" 1 'data-name="learning rate, group 0" data-points="13"'
-has "$work/p.svg" 1 'data-name="metric" data-points="12"'
+has "$work/p.svg" 1 'data-name="aggregated metric (validation loss)" data-points="12"'
 has "$work/p.svg" 10 '<title>plateau reduction: from step'
 has "$work/p.svg" 2 '<title>override: from step 13</title>'
 has "$work/p.svg" 1 'learning rate (log scale)'
 grep -q '>0.01</text>' "$work/p.svg" || fail "no log-scale tick 0.01"
+
+# With lrsched-trainer's epoch log: the training loss joins the metric panel.
+{
+  echo "epoch,train_loss,validation_loss,validation_accuracy,lr,samples_per_second,reduced"
+  for epoch in $(seq 0 11); do echo "$epoch,0.$((90 - epoch)),1.0,0.5,0.1,1000,0"; done
+} > "$work/epochs.csv"
+ctl plot p --out="$work/with-log.svg" --epoch_log="$work/epochs.csv" > /dev/null
+has "$work/with-log.svg" 1 'data-name="training loss" data-points="12"'
+echo "epoch,loss" > "$work/bad.csv"
+if ctl plot p --out="$work/bad.svg" --epoch_log="$work/bad.csv" 2> "$work/bad.out"; then
+  fail "an epoch log without the loss columns was accepted"
+fi
+grep -q 'has no epoch, train_loss and validation_loss columns' "$work/bad.out" ||
+  fail "the bad epoch log was refused without saying why"
 
 ctl preview --spec='{"one_cycle_lr": {"max_lr": [0.1], "total_steps": 100}}' --steps=99 \
   --plot="$work/preview.svg" > /dev/null
