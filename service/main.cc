@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "service/server/event_log.h"
 #include "service/server/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -33,7 +34,12 @@ ABSL_FLAG(int64_t, handed_out_chunk, 1000,
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(5),
           "On SIGTERM, how long calls in flight get to finish. Env LRSCHED_DRAIN_TIMEOUT.");
 ABSL_FLAG(std::string, log_level, "info",
-          "info: log start-up and shutdown; error: only failures. Env LRSCHED_LOG_LEVEL.");
+          "info: log start-up, shutdown and each job's significant events (created, deleted, "
+          "learning rate reduced, override, world size); error: only failures. Env "
+          "LRSCHED_LOG_LEVEL.");
+ABSL_FLAG(std::string, log_format, "text",
+          "text: TIME LEVEL EVENT key=value...; json: one JSON object per line. On stderr. Env "
+          "LRSCHED_LOG_FORMAT.");
 
 namespace {
 
@@ -41,7 +47,7 @@ namespace {
 bool ApplyEnvironment() {
   for (const char* name :
        {"listen", "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
-        "drain_timeout", "log_level"}) {
+        "drain_timeout", "log_level", "log_format"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -66,6 +72,15 @@ int main(int argc, char** argv) {
   // of the server's CPU under a Step load. The tests keep it on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const bool verbose = absl::GetFlag(FLAGS_log_level) != "error";
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "text" && log_format != "json") {
+    std::fprintf(stderr, "lrsched-server: --log_format must be text or json, got %s\n",
+                 log_format.c_str());
+    return 2;
+  }
+  lrsched::EventLog log(log_format == "json" ? lrsched::LogFormat::kJson
+                                             : lrsched::LogFormat::kText,
+                        !verbose);
 
   lrsched::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
@@ -79,6 +94,7 @@ int main(int argc, char** argv) {
   options.max_jobs = static_cast<size_t>(std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs), 0));
   options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
   options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);
+  options.job.observer = &log;
 
   // Block the signals before gRPC starts its threads, so that only sigwait
   // below sees them.
@@ -90,6 +106,8 @@ int main(int argc, char** argv) {
 
   auto server = lrsched::Server::Start(options);
   if (!server.ok()) {
+    log.Error("server_failed", lrsched::LogLine().Add("error", server.status().ToString()));
+    log.Flush();
     std::fprintf(stderr, "lrsched-server: %s\n", server.status().ToString().c_str());
     return 1;
   }
@@ -102,16 +120,29 @@ int main(int argc, char** argv) {
               static_cast<long long>(options.job.handed_out_chunk),
               absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
   std::fflush(stdout);
+  log.Info("server_started",
+           lrsched::LogLine()
+               .Add("listen", options.listen)
+               .Add("port", int64_t{(*server)->port()})
+               .Add("state", options.state)
+               .Add("sync", sync)
+               .Add("recovered_jobs", static_cast<int64_t>((*server)->recovered_jobs()))
+               .Add("recovery_seconds", absl::ToDoubleSeconds((*server)->recovery_time()))
+               .Add("max_jobs", static_cast<int64_t>(options.max_jobs))
+               .Add("history_window", options.job.history_window)
+               .Add("handed_out_chunk", options.job.handed_out_chunk)
+               .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)))
+               .Add("log_level", absl::GetFlag(FLAGS_log_level))
+               .Add("log_format", log_format));
 
   int signal = 0;
   sigwait(&signals, &signal);
-  if (verbose) {
-    std::printf("lrsched-server: %s, draining for at most %s\n", strsignal(signal),
-                absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
-    std::fflush(stdout);
-  }
+  log.Info("server_stopping",
+           lrsched::LogLine()
+               .Add("signal", strsignal(signal))
+               .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
   (*server)->Wait();
-  if (verbose) std::printf("lrsched-server: stopped\n");
+  log.Info("server_stopped", lrsched::LogLine());
   return 0;
 }

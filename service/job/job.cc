@@ -539,6 +539,7 @@ void Job::Emit(v1::JobEvent event, Callbacks& released) {
   if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
   // Live events are valid by construction; Apply only fails on a bad log.
   Apply(event, released, /*replay=*/false).IgnoreError();
+  if (options_.observer != nullptr) options_.observer->OnEvent(event);
   // A deletion is stored by removing the log, not by appending to it.
   if (!event.has_deleted()) unsaved_.push_back(event);
   Keep(event);
@@ -659,6 +660,7 @@ void Job::Close(const absl::Status& status) {
     released = waiters_.TakeAll();
     watchers = TakeWatchers();
   }
+  if (options_.observer != nullptr) options_.observer->OnClosed(id_, status);
   Run(released, status);
   for (auto& wake : watchers) std::move(wake)();
 }

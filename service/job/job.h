@@ -43,6 +43,16 @@
 
 namespace lrsched {
 
+// Told of every event a job emits while serving (not of those replayed at
+// start-up), and of a job closed by a failure. Called under the job's lock:
+// it must neither block nor call back into the job.
+class JobObserver {
+ public:
+  virtual ~JobObserver() = default;
+  virtual void OnEvent(const v1::JobEvent& event) = 0;
+  virtual void OnClosed(const std::string& job_id, const absl::Status& status) = 0;
+};
+
 struct JobOptions {
   // Steps of values and of metric history kept; older steps are OUT_OF_RANGE.
   int64_t history_window = 10'000;
@@ -53,6 +63,8 @@ struct JobOptions {
   // Events kept in memory for WatchJob; a watcher further behind must start
   // again from the job's current state.
   int64_t max_events = 256;
+  // Not owned; may be null.
+  JobObserver* observer = nullptr;
 };
 
 class Job : public std::enable_shared_from_this<Job> {
