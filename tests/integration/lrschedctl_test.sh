@@ -13,16 +13,13 @@ buf=$3
 work=$(mktemp -d)
 server_pid=""
 watch_pid=""
+source "$(dirname "$0")/../testing/start_server.sh"
 cleanup() {
   [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null || true
-  if [ -n "$server_pid" ]; then
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
-source "$(dirname "$0")/../testing/start_server.sh"
 start_server "$server_binary" "$work/server.log" --state="$work/state.db"
 
 ctl() { "$ctl_binary" --server="127.0.0.1:$port" --timeout=5s "$@"; }

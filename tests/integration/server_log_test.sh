@@ -13,11 +13,9 @@ ctl_binary=$2
 buf=$3
 work=$(mktemp -d)
 server_pid=""
+source "$(dirname "$0")/../testing/start_server.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -14,11 +14,9 @@ buf=$3
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 server_pid=""
+source "$here/../testing/start_server.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -27,7 +25,6 @@ fail() {
   exit 1
 }
 command -v chromium > /dev/null || fail "no chromium; 'make test' installs Debian's"
-source "$here/../testing/start_server.sh"
 start_server "$server_binary" "$work/server.log"
 ctl() { "$ctl_binary" --server="127.0.0.1:$port" --timeout=5s "$@"; }
 call() {

@@ -15,3 +15,13 @@ start_server() {
     return 1
   fi
 }
+
+# stop_server: kills the server started last, if any, and reaps it without
+# the shell's report of the kill.
+stop_server() {
+  if [ -n "${server_pid:-}" ]; then
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
