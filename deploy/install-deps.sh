@@ -15,7 +15,7 @@ set -euo pipefail
 compile_packages=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libeigen3-dev libsqlite3-dev zlib1g-dev
+  libabsl-dev libeigen3-dev libsqlite3-dev zlib1g-dev prometheus-cpp-dev libyaml-cpp-dev
   libopenmpi-dev openmpi-bin
 )
 # The benchmarks' smoke runs (part of the tests) compare against an
@@ -27,7 +27,8 @@ test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat nghttp2
 # npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
 # and npm; any Node.js 18 or newer will do.
 node_packages=(nodejs npm)
-server_runtime_packages=(libgrpc++1.51 libprotobuf32 libsqlite3-0 ca-certificates socat)
+server_runtime_packages=(libgrpc++1.51 libprotobuf32 libsqlite3-0 libprometheus-cpp-core1.0
+                         libprometheus-cpp-pull1.0 libyaml-cpp0.7 ca-certificates socat)
 trainer_runtime_packages=(libgrpc++1.51 libprotobuf32 openmpi-bin openssh-client openssh-server)
 traces_packages=(python3 python3-torch)
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "prometheus/exposer.h"
 #include "service/server/event_log.h"
 #include "service/server/server.h"
 
@@ -37,6 +38,12 @@ ABSL_FLAG(std::string, log_level, "info",
           "info: log start-up, shutdown and each job's significant events (created, deleted, "
           "learning rate reduced, override, world size); error: only failures. Env "
           "LRSCHED_LOG_LEVEL.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of a Prometheus text endpoint (/metrics) on HTTP; off when empty. Env "
+          "LRSCHED_METRICS_LISTEN.");
+ABSL_FLAG(bool, metrics_per_job, false,
+          "Also export each job's learning rate (a series per job and parameter group; for small "
+          "installations). Env LRSCHED_METRICS_PER_JOB.");
 ABSL_FLAG(std::string, log_format, "text",
           "text: TIME LEVEL EVENT key=value...; json: one JSON object per line. On stderr. Env "
           "LRSCHED_LOG_FORMAT.");
@@ -47,7 +54,7 @@ namespace {
 bool ApplyEnvironment() {
   for (const char* name :
        {"listen", "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
-        "drain_timeout", "log_level", "log_format"}) {
+        "drain_timeout", "log_level", "log_format", "metrics_listen", "metrics_per_job"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -95,6 +102,9 @@ int main(int argc, char** argv) {
   options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
   options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);
   options.job.observer = &log;
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.metrics = !metrics_listen.empty();
+  options.metrics_per_job = absl::GetFlag(FLAGS_metrics_per_job);
 
   // Block the signals before gRPC starts its threads, so that only sigwait
   // below sees them.
@@ -120,6 +130,22 @@ int main(int argc, char** argv) {
               static_cast<long long>(options.job.handed_out_chunk),
               absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
   std::fflush(stdout);
+  // Serves GET /metrics from threads of its own; prometheus-cpp formats what
+  // the server's metrics collect.
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (options.metrics) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_listen);
+    } catch (const std::exception& error) {
+      log.Error("server_failed", lrsched::LogLine().Add("error", absl::StrCat(
+                                     "--metrics_listen=", metrics_listen, ": ", error.what())));
+      log.Flush();
+      std::fprintf(stderr, "lrsched-server: --metrics_listen=%s: %s\n", metrics_listen.c_str(),
+                   error.what());
+      return 1;
+    }
+    exposer->RegisterCollectable((*server)->metrics());
+  }
   log.Info("server_started",
            lrsched::LogLine()
                .Add("listen", options.listen)
@@ -133,7 +159,8 @@ int main(int argc, char** argv) {
                .Add("handed_out_chunk", options.job.handed_out_chunk)
                .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)))
                .Add("log_level", absl::GetFlag(FLAGS_log_level))
-               .Add("log_format", log_format));
+               .Add("log_format", log_format)
+               .Add("metrics_listen", metrics_listen));
 
   int signal = 0;
   sigwait(&signals, &signal);

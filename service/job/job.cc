@@ -717,6 +717,12 @@ std::vector<Job::WakeCallback> Job::TakeWatchers() {
 
 // ---------------------------------------------------------------- view
 
+Job::Gauges Job::gauges() const {
+  MutexLock lock(&mu_);
+  return {created_.spec().kind_case(), static_cast<int32_t>(waiters_.size()), pending_.count(),
+          schedule_.lrs()};
+}
+
 void Job::ToProto(v1::JobView view, v1::Job* job) const {
   MutexLock lock(&mu_);
   job->set_job_id(id_);

@@ -160,6 +160,15 @@ class Job : public std::enable_shared_from_this<Job> {
   // or the job is closed. Returns an id for CancelEventWait, or 0 without
   // parking when such an event exists already (read again).
   using WakeCallback = absl::AnyInvocable<void() &&>;
+  // What the server's metrics show of a job, read cheaply.
+  struct Gauges {
+    v1::SchedulerSpec::KindCase scheduler;
+    int32_t waiting_steps;
+    int32_t pending_reports;
+    std::vector<double> lrs;  // at the latest computed step
+  };
+  Gauges gauges() const;
+
   uint64_t WaitForEvent(int64_t from_sequence, WakeCallback wake);
   bool CancelEventWait(uint64_t id);
 

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "service/job/job.h"
 #include "service/server/job_registry.h"
+#include "service/server/metrics.h"
 #include "service/server/scheduler_service.h"
 #include "service/store/sqlite_event_store.h"
 
@@ -28,6 +29,11 @@ struct ServerOptions {
   SqliteStoreOptions store;
   size_t max_jobs = 100'000;
   JobOptions job;
+  // Time every call and keep the gauges of metrics() (Prometheus).
+  bool metrics = false;
+  // With metrics: also each job's learning rate (one series per job and
+  // group; for small installations).
+  bool metrics_per_job = false;
 };
 
 class Server {
@@ -40,6 +46,8 @@ class Server {
   ~Server();
 
   int port() const { return port_; }
+  // The Prometheus metrics when ServerOptions::metrics, else null.
+  std::shared_ptr<prometheus::Collectable> metrics() const { return metrics_; }
   // Jobs rebuilt from the state file at start, and how long that took.
   size_t recovered_jobs() const { return recovered_jobs_; }
   absl::Duration recovery_time() const { return recovery_time_; }
@@ -57,6 +65,7 @@ class Server {
 
   // Declared first: destroyed last, after every job that queues to it.
   std::unique_ptr<EventStore> store_;
+  std::shared_ptr<ServerMetrics> metrics_;
   JobRegistry registry_;
   SchedulerServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "lrsched/v1/event.pb.h"
+#include "service/common/atomic_histogram.h"
 
 namespace lrsched {
 
@@ -49,6 +50,17 @@ class EventStore {
 
   // Blocks until everything queued so far is durable or has failed.
   virtual void Flush() = 0;
+
+  // What a store measures of its writes, for the server's metrics; null when
+  // it measures nothing.
+  struct Stats {
+    // Seconds from a group commit's start to its durability.
+    AtomicHistogram commit_seconds{
+        {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
+    // Appends and deletions committed together.
+    AtomicHistogram batch_operations{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+  };
+  virtual const Stats* stats() const { return nullptr; }
 };
 
 }  // namespace lrsched

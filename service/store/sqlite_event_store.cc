@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <future>
@@ -191,6 +192,7 @@ void SqliteEventStore::WriterLoop() {
     }
     std::vector<absl::Status> results;
     results.reserve(batch.size());
+    const auto started = std::chrono::steady_clock::now();
     absl::Status transaction = Exec("BEGIN IMMEDIATE");
     for (const Operation& operation : batch) {
       results.push_back(transaction.ok() ? Apply(operation) : transaction);
@@ -199,6 +201,9 @@ void SqliteEventStore::WriterLoop() {
       transaction = Exec("COMMIT");
       if (!transaction.ok()) Exec("ROLLBACK").IgnoreError();
     }
+    stats_.commit_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    stats_.batch_operations.Observe(static_cast<double>(batch.size()));
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++transactions_;

@@ -55,6 +55,7 @@ class SqliteEventStore final : public EventStore {
   void DeleteJob(std::string job_id, Done done) override;
   absl::Status LoadAll(Visit visit) override;
   void Flush() override;
+  const Stats* stats() const override { return &stats_; }
 
   const std::string& path() const { return path_; }
   // Transactions committed so far (group commit makes them fewer than appends).
@@ -95,6 +96,7 @@ class SqliteEventStore final : public EventStore {
   std::deque<Operation> queue_;
   bool stopping_ = false;
   int64_t transactions_ = 0;
+  Stats stats_;
   std::thread writer_;
 };
 
