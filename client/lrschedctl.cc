@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -26,10 +27,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "client/svg_plot.h"
 #include "lrsched/client.h"
+#include "yaml-cpp/yaml.h"
 
 ABSL_FLAG(std::string, server, "",
           "The lrsched server, host:port (default: $LRSCHED_SERVER, else localhost:50051).");
@@ -41,7 +44,9 @@ ABSL_FLAG(std::string, tls_ca_file, "", "PEM roots to verify the server with (im
 ABSL_FLAG(std::string, tls_server_name, "", "The name to verify in the server's certificate.");
 // create, preview
 ABSL_FLAG(std::string, spec, "", "The SchedulerSpec in JSON, e.g. {\"step_lr\": {\"step_size\": 30}}.");
-ABSL_FLAG(std::string, file, "", "create: a CreateJobRequest in JSON (flags given override it).");
+ABSL_FLAG(std::string, file, "",
+          "create: a CreateJobRequest in the API's JSON form, as JSON or YAML (.yaml, .yml); "
+          "flags given override it.");
 ABSL_FLAG(std::vector<std::string>, base_lrs, {}, "The base learning rate of each parameter group.");
 ABSL_FLAG(int32_t, world_size, 0, "create: workers in the job (default 1).");
 ABSL_FLAG(std::string, aggregation, "", "create: MEAN, WEIGHTED_MEAN, MIN or MAX of the workers' metrics.");
@@ -93,6 +98,55 @@ void PrintJson(const google::protobuf::Message& message) {
   options.always_print_primitive_fields = true;
   google::protobuf::util::MessageToJsonString(message, &json, options);
   std::printf("%s", json.c_str());
+}
+
+// A YAML document as JSON text: mappings, sequences, and scalars as JSON
+// numbers, booleans or strings, so that a YAML file can say what the API's
+// JSON form says.
+void YamlToJson(const YAML::Node& node, std::string* json) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      *json += "{";
+      bool first = true;
+      for (const auto& entry : node) {
+        if (!first) *json += ",";
+        first = false;
+        YamlToJson(entry.first, json);
+        *json += ":";
+        YamlToJson(entry.second, json);
+      }
+      *json += "}";
+      return;
+    }
+    case YAML::NodeType::Sequence: {
+      *json += "[";
+      for (size_t i = 0; i < node.size(); ++i) {
+        if (i > 0) *json += ",";
+        YamlToJson(node[i], json);
+      }
+      *json += "]";
+      return;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string text = node.Scalar();
+      double number;
+      if (node.Tag() != "!" && (text == "true" || text == "false")) {
+        *json += text;
+      } else if (node.Tag() != "!" && absl::SimpleAtod(text, &number) && std::isfinite(number)) {
+        *json += text;
+      } else {
+        std::string quoted;
+        google::protobuf::util::JsonPrintOptions options;
+        google::protobuf::Value value;
+        value.set_string_value(text);
+        google::protobuf::util::MessageToJsonString(value, &quoted, options);
+        *json += quoted;
+      }
+      return;
+    }
+    default:
+      *json += "null";
+  }
 }
 
 // Command-line mistakes are INVALID_ARGUMENT statuses up to main, which
@@ -231,7 +285,17 @@ class Ctl {
       if (!file) return Misuse(absl::StrCat("--file: cannot read ", absl::GetFlag(FLAGS_file)));
       std::stringstream text;
       text << file.rdbuf();
-      LRSCHEDCTL_ASSIGN(from_file, ParseJson<v1::CreateJobRequest>("--file", text.str()));
+      std::string json = text.str();
+      const std::string& path = absl::GetFlag(FLAGS_file);
+      if (absl::EndsWith(path, ".yaml") || absl::EndsWith(path, ".yml")) {
+        json.clear();
+        try {
+          YamlToJson(YAML::Load(text.str()), &json);
+        } catch (const YAML::Exception& error) {
+          return Misuse(absl::StrCat("--file: ", path, " is not YAML: ", error.what()));
+        }
+      }
+      LRSCHEDCTL_ASSIGN(from_file, ParseJson<v1::CreateJobRequest>("--file", json));
       request = std::move(from_file);
     }
     if (args.size() > 1) return Misuse("create takes one JOB");

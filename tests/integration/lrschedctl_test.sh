@@ -59,6 +59,28 @@ expect_code 0 ctl --output=json create --file="$work/c.json"
 cp "$work/out" "$work/c.out"
 parses_as_json "$work/c.out" 'j.jobId === "c" && Number(j.spec.cosineAnnealingLr.tMax) === 10'
 
+cat > "$work/y.yaml" <<'YAML'
+# A CreateJobRequest in the API's JSON form, written as YAML.
+job_id: y
+base_lrs: [0.1, 0.01]
+world_size: 2
+aggregation: MEAN
+spec:
+  cyclic_lr:
+    base_lr: [0.001]
+    max_lr: [0.1]
+    step_size_up: 4
+    cycle_momentum: false
+YAML
+expect_code 0 ctl --output=json create --file="$work/y.yaml"
+cp "$work/out" "$work/y.out"
+parses_as_json "$work/y.out" 'j.jobId === "y" && j.worldSize === 2 && j.aggregation === "MEAN" &&
+  j.spec.cyclicLr.maxLr[0] === 0.1 && j.spec.cyclicLr.cycleMomentum === false'
+printf 'job_id: [unclosed\n' > "$work/bad.yaml"
+expect_code 2 ctl create --file="$work/bad.yaml"
+expect_output 'is not YAML'
+expect_code 0 ctl delete y
+
 # list and get, as a table and as JSON
 expect_code 0 ctl list
 expect_output 'CosineAnnealingLR'
