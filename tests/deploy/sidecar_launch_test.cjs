@@ -17,6 +17,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const net = require('net');
+const http = require('http');
 const childProcess = require('child_process');
 
 const [manifestFile, binDir, scriptDir, toolsDir] = process.argv.slice(2);
@@ -127,10 +128,25 @@ function portIsFree(port) {
 (async () => {
   // Another server on the manifest's port would answer the probes instead.
   if (!(await portIsFree(probePort))) fail(`port ${probePort}, the manifest's, is in use here`);
+  const metricsPort = Number((environment.LRSCHED_METRICS_LISTEN || '').split(':').pop());
+  if (metricsPort && !(await portIsFree(metricsPort))) {
+    fail(`port ${metricsPort}, the manifest's metrics port, is in use here`);
+  }
   const stateVolume = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-state-volume-'));
   const server = start(0, {}, stateVolume);
   process.on('exit', () => server.kill('SIGKILL'));
   await probeUntilServing(probePort, server, 'pod 0 (lrsched-server)');
+  if (metricsPort) {
+    const body = await new Promise((resolve, reject) => {
+      http.get(`http://127.0.0.1:${metricsPort}/metrics`, (response) => {
+        let text = '';
+        response.on('data', (d) => { text += d; });
+        response.on('end', () => resolve(text));
+      }).on('error', reject);
+    }).catch((error) => fail(`the metrics port does not answer: ${error.message}`));
+    if (!/^lrsched_recovery_seconds /m.test(body)) fail('no lrsched metrics on the metrics port');
+    console.log(`pod 0: Prometheus metrics on port ${metricsPort}`);
+  }
 
   // Pod 1's sidecar on this same machine: its own port, pod 0 by loopback.
   const relayPort = await freePort();
