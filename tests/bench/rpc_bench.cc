@@ -47,6 +47,8 @@
 
 ABSL_FLAG(std::string, server, "", "The lrsched-server binary to start.");
 ABSL_FLAG(std::string, sync, "full", "The server's --sync.");
+ABSL_FLAG(std::vector<std::string>, server_flags, {},
+          "More flags for the server, e.g. --server_flags=--metrics_listen=127.0.0.1:9464.");
 ABSL_FLAG(std::vector<std::string>, scenarios,
           std::vector<std::string>({"health", "step_decided", "step_look_ahead", "report_metric",
                                     "create_job", "step_parked"}),
@@ -385,9 +387,10 @@ int main(int argc, char** argv) {
   using namespace lrsched::bench;
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_server).empty()) Die("--server is required");
-  BenchServer server(absl::GetFlag(FLAGS_server),
-                     {absl::StrCat("--sync=", absl::GetFlag(FLAGS_sync)), "--max_jobs=10000000",
-                      "--log_level=error"});
+  std::vector<std::string> flags = {absl::StrCat("--sync=", absl::GetFlag(FLAGS_sync)),
+                                    "--max_jobs=10000000", "--log_level=error"};
+  for (const auto& flag : absl::GetFlag(FLAGS_server_flags)) flags.push_back(flag);
+  BenchServer server(absl::GetFlag(FLAGS_server), std::move(flags));
   const std::string target = server.target();
 
   std::vector<std::string> scenarios = {"health"};
