@@ -63,6 +63,11 @@ std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated&
 
 }  // namespace
 
+std::string SchedulerClassName(v1::SchedulerSpec::KindCase kind) {
+  const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(kind);
+  return field == nullptr ? "" : field->message_type()->name();
+}
+
 absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
                                                  const v1::JobCreated& created, absl::Time now,
                                                  const JobOptions& options, EventStore* store) {

@@ -53,11 +53,6 @@ std::string JsonNumber(double value) {
   return std::isfinite(value) ? Number(value) : JsonString(Number(value));
 }
 
-std::string SchedulerName(const v1::SchedulerSpec& spec) {
-  const auto* field = spec.GetDescriptor()->FindFieldByNumber(spec.kind_case());
-  return field == nullptr ? "" : field->message_type()->name();
-}
-
 }  // namespace
 
 LogLine& LogLine::Add(absl::string_view key, absl::string_view value) {
@@ -172,7 +167,7 @@ void EventLog::OnEvent(const v1::JobEvent& event) {
     case v1::JobEvent::kCreated:
       Info("job_created", LogLine()
                               .Add("job", event.job_id())
-                              .Add("scheduler", SchedulerName(event.created().spec()))
+                              .Add("scheduler", SchedulerClassName(event.created().spec().kind_case()))
                               .Add("world_size", int64_t{event.created().world_size()})
                               .Add("base_lrs", event.created().base_lrs()));
       break;

@@ -156,9 +156,7 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
     const auto jobs = registry_->List(after, 1000, &more);
     for (const auto& job : jobs) {
       const Job::Gauges gauges = job->gauges();
-      const auto* field =
-          v1::SchedulerSpec::descriptor()->FindFieldByNumber(gauges.scheduler);
-      ++jobs_by_scheduler[field != nullptr ? field->message_type()->name() : "unknown"];
+      ++jobs_by_scheduler[SchedulerClassName(gauges.scheduler)];
       parked += gauges.waiting_steps;
       pending += gauges.pending_reports;
       for (size_t g = 0; per_job_gauges_ && g < gauges.lrs.size(); ++g) {
