@@ -346,8 +346,13 @@ class Ctl {
     std::printf("decided step:     %lld (handed out to %lld)\n",
                 static_cast<long long>(job->decided_step()),
                 static_cast<long long>(job->handed_out_step()));
-    std::printf("learning rates:   %s at step %lld\n", Rates(job->latest().lrs()).c_str(),
-                static_cast<long long>(job->latest().step()));
+    if (job->has_latest()) {
+      std::printf("learning rates:   %s at step %lld\n", Rates(job->latest().lrs()).c_str(),
+                  static_cast<long long>(job->latest().step()));
+    } else {
+      std::printf("learning rates:   none handed out yet (base %s)\n",
+                  Rates(job->base_lrs()).c_str());
+    }
     if (job->latest().momentums_size() > 0) {
       std::printf("momentums:        %s\n", Rates(job->latest().momentums()).c_str());
     }
@@ -394,7 +399,8 @@ class Ctl {
     for (const auto& job : all.jobs()) {
       std::printf("%-24s %-26s %7d %9lld %-14s %7d\n", job.job_id().c_str(),
                   SchedulerName(job.spec()).c_str(), job.world_size(),
-                  static_cast<long long>(job.decided_step()), Rates(job.latest().lrs()).c_str(),
+                  static_cast<long long>(job.decided_step()),
+                  job.has_latest() ? Rates(job.latest().lrs()).c_str() : "-",
                   job.waiting_steps());
     }
     return kOk;

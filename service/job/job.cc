@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
+#include "service/common/status_macros.h"
 
 namespace lrsched {
 namespace {
@@ -81,39 +82,11 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
   *event.mutable_created() = created;
   *event.mutable_time() = ToTimestamp(now);
   Callbacks released;
-  // Stored with the job's first commit (see WhenDurable).
+  // Stored with the job's first commit (see WhenDurable); kept nowhere,
+  // it is as durable as it will be.
   job->Emit(std::move(event), released);
+  if (store == nullptr) job->events_.MarkDurable(1);
   return job;
-}
-
-void Job::Keep(const v1::JobEvent& event) {
-  // The creation is rebuilt from created_ when read (CreationEvent): every
-  // job has one, and few are read.
-  if (event.has_created()) {
-    first_kept_sequence_ = event.sequence();
-    return;
-  }
-  // The rest are kept serialized: a parsed event holds several allocations,
-  // and most kept events are never read.
-  if (first_kept_sequence_ == 0) first_kept_sequence_ = event.sequence();
-  events_.push_back(event.SerializeAsString());
-  if (static_cast<int64_t>(kept_events()) > options_.max_events) {
-    if (first_kept_sequence_ != 1) events_.pop_front();
-    ++first_kept_sequence_;
-  }
-}
-
-size_t Job::kept_events() const {
-  return events_.size() + (first_kept_sequence_ == 1 ? 1 : 0);
-}
-
-v1::JobEvent Job::CreationEvent() const {
-  v1::JobEvent event;
-  event.set_job_id(id_);
-  event.set_sequence(1);
-  *event.mutable_time() = ToTimestamp(create_time_);
-  *event.mutable_created() = created_;
-  return event;
 }
 
 absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const> events,
@@ -139,12 +112,11 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const>
   const size_t kept_from =
       events.size() - std::min<size_t>(events.size(), static_cast<size_t>(options.max_events));
   for (size_t i = 0; i < events.size(); ++i) {
-    if (absl::Status status = job->Apply(*events[i], released, /*replay=*/true); !status.ok()) {
-      return status;
-    }
-    if (i >= kept_from) job->Keep(*events[i]);
+    LRSCHED_RETURN_IF_ERROR(job->Apply(*events[i], released, /*replay=*/true));
+    job->events_.Keep(*events[i], /*retain=*/i >= kept_from);
   }
-  job->durable_handed_out_ = job->handed_out_;
+  std::vector<WakeCallback> none;
+  job->MarkDurable(job->events_.last(), job->handed_out_, none).IgnoreError();
   return job;
 }
 
@@ -155,13 +127,13 @@ Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, abs
       created_(std::move(created)),
       create_time_(create_time),
       options_(options),
-      num_groups_(schedule.num_groups()),
-      stride_(schedule.num_groups() * (schedule.cycles_momentum() ? 2 : 1)),
       schedule_(std::move(schedule)),
       world_size_(std::max(created_.world_size(), 1)),
-      pending_(world_size_) {
+      values_(schedule_.num_groups(), schedule_.cycles_momentum(), options_.history_window),
+      pending_(world_size_),
+      events_(options_.max_events) {
   MutexLock lock(&mu_);
-  RecordValues();
+  values_.Append(schedule_.lrs(), schedule_.momentums());
 }
 
 absl::Status Job::MatchesCreation(const v1::JobCreated& created) const {
@@ -172,6 +144,16 @@ absl::Status Job::MatchesCreation(const v1::JobCreated& created) const {
       "; delete it first or choose another job_id"));
 }
 
+absl::Status Job::CheckOpen(int32_t rank) const {
+  if (deleted_) return absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
+  if (!closed_.ok()) return closed_;
+  if (rank >= world_size_) {
+    return absl::InvalidArgumentError(absl::StrCat("rank: must be less than job ", id_,
+                                                   "'s world_size ", world_size_, ", got ", rank));
+  }
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------- values
 
 int64_t Job::decided_step() const {
@@ -180,25 +162,7 @@ int64_t Job::decided_step() const {
   return std::min(first_metric, schedule_.last_step());
 }
 
-void Job::RecordValues() {
-  values_.append(schedule_.lrs().begin(), schedule_.lrs().end());
-  values_.append(schedule_.momentums().begin(), schedule_.momentums().end());
-  const int64_t retained = schedule_.step() - first_retained_ + 1;
-  if (retained > options_.history_window) {
-    const int64_t drop = retained - options_.history_window;
-    values_.pop_front(static_cast<size_t>(drop) * stride_);
-    first_retained_ += drop;
-    while (!history_.empty() && history_.front().metric.step() < first_retained_) {
-      history_.pop_front();
-    }
-  }
-}
-
-void Job::RecordOverriddenValues() {
-  auto last = values_.end() - stride_;
-  last = std::copy(schedule_.lrs().begin(), schedule_.lrs().end(), last);
-  std::copy(schedule_.momentums().begin(), schedule_.momentums().end(), last);
-}
+int64_t Job::shown_step() const { return std::min(schedule_.step(), durable_handed_out_); }
 
 void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
   const std::vector<double> before =
@@ -220,7 +184,10 @@ void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
     schedule_.ApplyOverride(pending_overrides_.front());
     pending_overrides_.erase(pending_overrides_.begin());
   }
-  RecordValues();
+  values_.Append(schedule_.lrs(), schedule_.momentums());
+  while (!history_.empty() && history_.front().metric.step() < values_.first()) {
+    history_.pop_front();
+  }
 }
 
 void Job::Advance(int64_t target) {
@@ -229,20 +196,26 @@ void Job::Advance(int64_t target) {
   }
 }
 
-void Job::FillValues(int64_t step, v1::StepValues* values) const {
-  values->set_step(step);
-  auto it = values_.begin() + (step - first_retained_) * stride_;
-  values->mutable_lrs()->Add(it, it + num_groups_);
-  if (stride_ > num_groups_) values->mutable_momentums()->Add(it + num_groups_, it + stride_);
-}
-
-void Job::Reserve(int64_t step, Callbacks& released) {
-  if (step <= handed_out_) return;
-  const int64_t reserved =
-      std::max(step, std::min(handed_out_ + options_.handed_out_chunk, decided_step()));
+void Job::Reserve(int64_t first, int64_t last, Callbacks& released) {
+  if (last <= handed_out_) return;
+  const int64_t reserved = std::max(
+      last, std::min({handed_out_ + options_.handed_out_chunk, decided_step(),
+                      first + options_.history_window - 1}));
   v1::JobEvent event;
   event.mutable_handed_out_raised()->set_step(reserved);
   Emit(std::move(event), released);
+}
+
+absl::StatusOr<v1::StepValues> Job::HandedOutValues(int64_t step) const {
+  MutexLock lock(&mu_);
+  if (step > shown_step() || !values_.Contains(step)) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "step: job ", id_, " shows the values of steps ", values_.first(), " to ", shown_step(),
+        ", got ", step));
+  }
+  v1::StepValues values;
+  values_.Fill(step, &values);
+  return values;
 }
 
 // ---------------------------------------------------------------- Step
@@ -254,22 +227,14 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
   {
     MutexLock lock(&mu_);
     const int64_t step = request.step();
-    absl::Status status;
-    int64_t last = -1;
-    if (deleted_) {
-      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
-    } else if (!closed_.ok()) {
-      status = closed_;
-    } else if (request.rank() >= world_size_) {
-      status = absl::InvalidArgumentError(absl::StrCat(
-          "rank: must be less than job ", id_, "'s world_size ", world_size_, ", got ",
-          request.rank()));
+    absl::Status status = CheckOpen(request.rank());
+    if (!status.ok()) {
     } else if (step > schedule_.last_step()) {
       status = absl::OutOfRangeError(absl::StrCat(
           "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step));
-    } else if (step < first_retained_) {
+    } else if (step < values_.first()) {
       status = absl::OutOfRangeError(absl::StrCat(
-          "step: ", step, " is before job ", id_, "'s retained window [", first_retained_, ", ",
+          "step: ", step, " is before job ", id_, "'s retained window [", values_.first(), ", ",
           schedule_.step(), "]"));
     } else if (step > decided_step()) {
       if (!on_decided) return StepOutcome::kUndecided;
@@ -280,22 +245,25 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
       status = absl::OutOfRangeError(absl::StrCat(
           "step: ", step, " is more than ", kMaxAdvance, " steps past job ", id_,
           "'s furthest computed step ", schedule_.step()));
-    } else {
-      const int64_t end = std::min(
-          {step + request.look_ahead(), decided_step(), step + options_.history_window - 1,
-           step + std::max<int64_t>(0, kMaxAnswerValues / static_cast<int64_t>(stride_) - 1)});
-      Advance(end);
-      last = std::min(end, schedule_.step());
-      response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
-      for (int64_t s = step; s <= last; ++s) FillValues(s, response->add_values());
     }
     Callbacks released;
-    if (status.ok() && last > durable_handed_out_) {
-      // The values may leave only once a handed-out step covering them is
-      // durable: after a restart no override can change them then.
-      Reserve(last, released);
-      finish = Commit(std::move(released), std::move(done), status, /*barrier=*/true);
-    } else {
+    if (status.ok()) {
+      const int64_t per_answer =
+          std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
+      const int64_t last =
+          std::min({step + request.look_ahead(), decided_step(),
+                    step + options_.history_window - 1, step + per_answer - 1});
+      // Computes up to what it reserves: values leave only up to it.
+      Reserve(step, last, released);
+      response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
+      for (int64_t s = step; s <= last; ++s) values_.Fill(s, response->add_values());
+      if (last > durable_handed_out_) {
+        // The values may leave only once a handed-out step covering them is
+        // durable: after a restart no override can change them then.
+        finish = Commit(std::move(released), std::move(done), status, /*barrier=*/true);
+      }
+    }
+    if (!finish) {
       finish = [done = std::move(done), status]() mutable { std::move(done)(status); };
     }
   }
@@ -312,10 +280,10 @@ bool Job::CancelWaiter(StepWaiters::Id waiter) {
 
 absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
                                    v1::ReportMetricResponse* response) const {
-  if (step < first_retained_ || history_.empty() || step < history_.front().metric.step()) {
+  if (step < values_.first() || history_.empty() || step < history_.front().metric.step()) {
     return absl::OutOfRangeError(absl::StrCat(
         "step: ", step, " was aggregated and has left job ", id_, "'s retained window [",
-        first_retained_, ", ", schedule_.step(), "]"));
+        values_.first(), ", ", schedule_.step(), "]"));
   }
   const auto it = std::lower_bound(
       history_.begin(), history_.end(), step,
@@ -348,20 +316,13 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
   {
     MutexLock lock(&mu_);
     Callbacks released;
-    absl::Status status;
     const int64_t step = request.step();
     const MetricReport report{request.value(), request.weight() == 0 ? 1.0 : request.weight()};
-    if (deleted_) {
-      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
-    } else if (!closed_.ok()) {
-      status = closed_;
+    absl::Status status = CheckOpen(request.rank());
+    if (!status.ok()) {
     } else if (!schedule_.takes_metric()) {
       status = absl::FailedPreconditionError(absl::StrCat(
           "job ", id_, "'s schedule (", SchedulerName(created_.spec()), ") takes no metric"));
-    } else if (request.rank() >= world_size_) {
-      status = absl::InvalidArgumentError(absl::StrCat(
-          "rank: must be less than job ", id_, "'s world_size ", world_size_, ", got ",
-          request.rank()));
     } else if (step > decided_step()) {
       status = absl::FailedPreconditionError(absl::StrCat(
           "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),
@@ -370,13 +331,14 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
       // A warm-up step before ReduceLROnPlateau takes over: workers report
       // every epoch alike, and this metric decides nothing.
       response->set_aggregated(false);
+    } else if (step < schedule_.step()) {
+      status = AnswerAggregated(step, request.rank(), report, response);
     } else {
-      Advance(step);
+      // Reports wait only for the step the schedule stands at; a later
+      // (decided) step has none yet.
       const std::optional<MetricReport> earlier =
-          step < schedule_.step() ? std::nullopt : pending_.Get(request.rank());
-      if (step < schedule_.step()) {
-        status = AnswerAggregated(step, request.rank(), report, response);
-      } else if (earlier && !earlier->SameAs(report)) {
+          step == schedule_.step() ? pending_.Get(request.rank()) : std::nullopt;
+      if (earlier && !earlier->SameAs(report)) {
         status = absl::AlreadyExistsError(absl::StrCat(
             "rank ", request.rank(), " already reported ", earlier->value, " (weight ",
             earlier->weight, ") for step ", step, " of job ", id_, "; got ", report.value,
@@ -393,10 +355,6 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
         if (schedule_.step() > step) {
           response->set_aggregated(true);
           *response->mutable_decision() = history_.back().metric;
-          // Every worker asks for the step just decided next: record it as
-          // handed out in this same write, rather than in one more write
-          // (an fsync with --sync=full) when the first of them asks.
-          Reserve(schedule_.step(), released);
         }
       }
     }
@@ -407,19 +365,235 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
 }
 
 void Job::MaybeAggregate(Callbacks& released) {
-  if (!pending_.complete()) return;
+  if (!schedule_.next_step_takes_metric() || !pending_.complete()) return;
   v1::JobEvent event;
   v1::AggregatedMetric& metric = *event.mutable_step_aggregated()->mutable_metric();
   metric.set_step(schedule_.step());
   metric.set_value(pending_.Aggregate(created_.aggregation()));
   metric.set_total_weight(pending_.TotalWeight());
   Emit(std::move(event), released);
+  // Every worker asks for the decided step next: reserving it in this same
+  // write also saves the write (an fsync with full sync) its first Step
+  // would cost.
+  Reserve(schedule_.step(), schedule_.step(), released);
+}
+
+// ---------------------------------------------------------------- overrides
+
+void Job::SetLearningRate(const v1::SetLearningRateRequest& request, v1::Override* override,
+                          Done done) {
+  std::optional<Finish> finish;
+  {
+    MutexLock lock(&mu_);
+    Callbacks released;
+    // Values up to handed_out_ may be in use, and those of computed steps
+    // are what replay will compute; the step the schedule stands at may
+    // still change if it has not left the server.
+    const int64_t effective = std::max({request.step(), handed_out_ + 1, schedule_.step()});
+    const size_t groups = schedule_.num_groups();
+    absl::Status status = CheckOpen(0);
+    if (!status.ok()) {
+    } else if (request.has_lrs() && request.lrs().values_size() != 1 &&
+               static_cast<size_t>(request.lrs().values_size()) != groups) {
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "lrs.values: expected 1 or ", groups, " values (job ", id_, " has ", groups,
+          " parameter groups), got ", request.lrs().values_size()));
+    } else if (effective > schedule_.last_step()) {
+      status = absl::OutOfRangeError(absl::StrCat(
+          "step: the override would take effect at step ", effective, ", after job ", id_,
+          "'s schedule ends at step ", schedule_.last_step()));
+    } else {
+      override->set_requested_step(request.step());
+      override->set_effective_step(effective);
+      override->set_mode(request.mode() == v1::SCALE_SCHEDULE ? v1::SCALE_SCHEDULE
+                                                              : v1::SET_LEARNING_RATE);
+      if (request.has_lrs()) {
+        *override->mutable_lrs() = request.lrs();
+      } else {
+        override->set_factor(request.factor());
+      }
+      v1::JobEvent event;
+      *event.mutable_override_scheduled()->mutable_override() = *override;
+      Emit(std::move(event), released);
+    }
+    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/false);
+  }
+  std::move (*finish)();
+}
+
+absl::Status Job::ApplyOverride(const v1::Override& override) {
+  if (override.effective_step() < schedule_.step() ||
+      override.effective_step() <= handed_out_) {
+    return absl::DataLossError(absl::StrCat(
+        "job ", id_, ": an override takes effect at step ", override.effective_step(),
+        ", which was computed (", schedule_.step(), ") or handed out (", handed_out_,
+        ") already"));
+  }
+  overrides_.push_back(override);
+  if (override.effective_step() == schedule_.step()) {
+    schedule_.ApplyOverride(override);
+    values_.ReplaceLast(schedule_.lrs(), schedule_.momentums());
+    return absl::OkStatus();
+  }
+  const auto position = std::upper_bound(
+      pending_overrides_.begin(), pending_overrides_.end(), override.effective_step(),
+      [](int64_t step, const v1::Override& o) { return step < o.effective_step(); });
+  pending_overrides_.insert(position, override);
+  return absl::OkStatus();
+}
+
+void Job::SetWorldSize(int32_t world_size, Done done) {
+  std::optional<Finish> finish;
+  {
+    MutexLock lock(&mu_);
+    Callbacks released;
+    absl::Status status = CheckOpen(0);
+    if (status.ok() && world_size != world_size_) {
+      v1::JobEvent event;
+      event.mutable_world_size_changed()->set_world_size(world_size);
+      event.mutable_world_size_changed()->set_step(schedule_.step());
+      Emit(std::move(event), released);
+      MaybeAggregate(released);
+    }
+    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/status.ok());
+  }
+  std::move (*finish)();
+}
+
+void Job::WhenDurable(Done done) {
+  std::optional<Finish> finish;
+  {
+    MutexLock lock(&mu_);
+    finish = Commit({}, std::move(done), CheckOpen(0), /*barrier=*/true);
+  }
+  std::move (*finish)();
+}
+
+// ---------------------------------------------------------------- events
+
+void Job::Emit(v1::JobEvent event, Callbacks& released) {
+  event.set_job_id(id_);
+  event.set_sequence(events_.last() + 1);
+  if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
+  // Live events are valid by construction; Apply only fails on a bad log.
+  Apply(event, released, /*replay=*/false).IgnoreError();
+  if (options_.observer != nullptr) options_.observer->OnEvent(event);
+  events_.Keep(event);
+  // A deletion is stored by removing the log, not by appending to it.
+  if (!event.has_deleted()) unsaved_.push_back(std::move(event));
+}
+
+absl::Status Job::MarkDurable(int64_t sequence, int64_t handed_out,
+                              std::vector<WakeCallback>& woken) {
+  // A commit after a failed one finds the job closed: what it waited for
+  // may not be durable.
+  if (!closed_.ok()) return closed_;
+  durable_handed_out_ = std::max(durable_handed_out_, handed_out);
+  woken = events_.MarkDurable(sequence);
+  return absl::OkStatus();
+}
+
+Job::Finish Job::Commit(Callbacks released, Done done, absl::Status status, bool barrier) {
+  const int64_t sequence = events_.last();
+  if (store_ == nullptr) {
+    unsaved_.clear();
+    std::vector<WakeCallback> woken;
+    const absl::Status committed = MarkDurable(sequence, handed_out_, woken);
+    return [released = std::move(released), done = std::move(done), status, committed,
+            woken = std::move(woken)]() mutable {
+      for (auto& wake : woken) std::move(wake)();
+      Run(released, committed);
+      std::move(done)(committed.ok() ? status : committed);
+    };
+  }
+  if (unsaved_.empty() && !barrier) {
+    return [released = std::move(released), done = std::move(done), status]() mutable {
+      Run(released, absl::OkStatus());
+      std::move(done)(status);
+    };
+  }
+  // The store keeps appends in order, so once this one is durable so is every
+  // event emitted before it, the handed-out step included.
+  store_->Append(std::move(unsaved_),
+                 [self = shared_from_this(), sequence, handed_out = handed_out_, status,
+                  released = std::move(released), done = std::move(done)](
+                     absl::Status durable) mutable {
+                   std::vector<WakeCallback> woken;
+                   if (durable.ok()) {
+                     MutexLock lock(&self->mu_);
+                     durable = self->MarkDurable(sequence, handed_out, woken);
+                   } else {
+                     durable = absl::UnavailableError(absl::StrCat(
+                         "job ", self->id_, " could not record its state: ", durable.message()));
+                     self->Close(durable);
+                   }
+                   for (auto& wake : woken) std::move(wake)();
+                   Run(released, durable);
+                   std::move(done)(durable.ok() ? status : durable);
+                 });
+  unsaved_.clear();
+  return [] {};
+}
+
+absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
+  if (event.sequence() != events_.last() + 1) {
+    return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
+                                            " follows event ", events_.last()));
+  }
+  switch (event.kind_case()) {
+    case v1::JobEvent::kCreated:
+      if (event.sequence() != 1) break;
+      return absl::OkStatus();
+    case v1::JobEvent::kMetricReported:
+      return ApplyReport(event);
+    case v1::JobEvent::kStepAggregated:
+      return ApplyAggregation(*event.mutable_step_aggregated(), released, replay);
+    case v1::JobEvent::kOverrideScheduled:
+      return ApplyOverride(event.override_scheduled().override());
+    case v1::JobEvent::kWorldSizeChanged:
+      if (event.world_size_changed().world_size() < 1) break;
+      world_size_ = event.world_size_changed().world_size();
+      pending_.Resize(world_size_);
+      return absl::OkStatus();
+    case v1::JobEvent::kHandedOutRaised: {
+      const int64_t step = event.handed_out_raised().step();
+      if (step <= handed_out_ || step > decided_step()) break;
+      handed_out_ = step;
+      Advance(step);
+      return absl::OkStatus();
+    }
+    case v1::JobEvent::kDeleted:
+      deleted_ = true;
+      for (auto& callback : waiters_.TakeAll()) released.push_back(std::move(callback));
+      return absl::OkStatus();
+    case v1::JobEvent::KIND_NOT_SET:
+      break;
+  }
+  return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
+                                          " does not fit: ", event.ShortDebugString()));
+}
+
+absl::Status Job::ApplyReport(const v1::JobEvent& event) {
+  const v1::MetricReported& reported = event.metric_reported();
+  // Metric-free steps before the reported one are computed first: the same
+  // on replay as when the report arrived.
+  if (reported.step() <= decided_step()) Advance(reported.step());
+  if (reported.step() != schedule_.step() || !schedule_.next_step_takes_metric() ||
+      reported.rank() < 0 || reported.rank() >= world_size_ ||
+      pending_.Add(reported.rank(), MetricReport{reported.value(), reported.weight()}) !=
+          MetricReports::AddResult::kAdded) {
+    return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
+                                            " reports rank ", reported.rank(), " for step ",
+                                            reported.step(), ", which does not fit"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released,
                                    bool replay) {
   v1::AggregatedMetric& metric = *aggregated.mutable_metric();
-  if (metric.step() != schedule_.step() || !schedule_.next_step_takes_metric()) {
+  if (metric.step() != schedule_.step() || !schedule_.next_step_takes_metric() ||
+      pending_.count() == 0) {
     return absl::DataLossError(absl::StrCat("job ", id_, ": aggregation of step ", metric.step(),
                                             " while step ", schedule_.step(), " awaits"));
   }
@@ -448,212 +622,42 @@ absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& re
   return absl::OkStatus();
 }
 
-// ---------------------------------------------------------------- overrides
-
-void Job::SetLearningRate(const v1::SetLearningRateRequest& request, v1::Override* override,
-                          Done done) {
-  std::optional<Finish> finish;
-  {
-    MutexLock lock(&mu_);
-    Callbacks released;
-    absl::Status status;
-    // Values up to handed_out_ may be in use; the step being computed may
-    // change only if it has not left the server.
-    const int64_t effective = std::max({request.step(), handed_out_ + 1, schedule_.step()});
-    if (deleted_) {
-      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
-    } else if (!closed_.ok()) {
-      status = closed_;
-    } else if (request.has_lrs() && request.lrs().values_size() != 1 &&
-               static_cast<size_t>(request.lrs().values_size()) != num_groups_) {
-      status = absl::InvalidArgumentError(absl::StrCat(
-          "lrs.values: expected 1 or ", num_groups_, " values (job ", id_, " has ", num_groups_,
-          " parameter groups), got ", request.lrs().values_size()));
-    } else if (effective > schedule_.last_step()) {
-      status = absl::OutOfRangeError(absl::StrCat(
-          "step: the override would take effect at step ", effective, ", after job ", id_,
-          "'s schedule ends at step ", schedule_.last_step()));
-    } else {
-      override->set_requested_step(request.step());
-      override->set_effective_step(effective);
-      override->set_mode(request.mode() == v1::SCALE_SCHEDULE ? v1::SCALE_SCHEDULE
-                                                              : v1::SET_LEARNING_RATE);
-      if (request.has_lrs()) {
-        *override->mutable_lrs() = request.lrs();
-      } else {
-        override->set_factor(request.factor());
-      }
-      v1::JobEvent event;
-      *event.mutable_override_scheduled()->mutable_override() = *override;
-      Emit(std::move(event), released);
-    }
-    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/false);
-  }
-  std::move (*finish)();
-}
-
-void Job::ApplyOverride(const v1::Override& override) {
-  overrides_.push_back(override);
-  if (override.effective_step() == schedule_.step()) {
-    schedule_.ApplyOverride(override);
-    RecordOverriddenValues();
-    return;
-  }
-  const auto position = std::upper_bound(
-      pending_overrides_.begin(), pending_overrides_.end(), override.effective_step(),
-      [](int64_t step, const v1::Override& o) { return step < o.effective_step(); });
-  pending_overrides_.insert(position, override);
-}
-
-void Job::SetWorldSize(int32_t world_size, Done done) {
-  std::optional<Finish> finish;
-  {
-    MutexLock lock(&mu_);
-    Callbacks released;
-    absl::Status status;
-    if (deleted_) {
-      status = absl::NotFoundError(absl::StrCat("job ", id_, " was deleted"));
-    } else if (!closed_.ok()) {
-      status = closed_;
-    } else if (world_size != world_size_) {
-      v1::JobEvent event;
-      event.mutable_world_size_changed()->set_world_size(world_size);
-      event.mutable_world_size_changed()->set_step(schedule_.step());
-      Emit(std::move(event), released);
-      if (schedule_.next_step_takes_metric()) MaybeAggregate(released);
-    }
-    finish = Commit(std::move(released), std::move(done), status, /*barrier=*/status.ok());
-  }
-  std::move (*finish)();
-}
-
-void Job::WhenDurable(Done done) {
-  std::optional<Finish> finish;
-  {
-    MutexLock lock(&mu_);
-    finish = Commit({}, std::move(done), absl::OkStatus(), /*barrier=*/true);
-  }
-  std::move (*finish)();
-}
-
-// ---------------------------------------------------------------- events
-
-void Job::Emit(v1::JobEvent event, Callbacks& released) {
-  event.set_job_id(id_);
-  event.set_sequence(last_sequence_ + 1);
-  if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
-  // Live events are valid by construction; Apply only fails on a bad log.
-  Apply(event, released, /*replay=*/false).IgnoreError();
-  if (options_.observer != nullptr) options_.observer->OnEvent(event);
-  // A deletion is stored by removing the log, not by appending to it.
-  if (!event.has_deleted()) unsaved_.push_back(event);
-  Keep(event);
-  for (auto& wake : TakeWatchers()) {
-    released.push_back([wake = std::move(wake)](absl::Status) mutable { std::move(wake)(); });
-  }
-}
-
-Job::Finish Job::Commit(Callbacks released, Done done, absl::Status status, bool barrier) {
-  if (store_ == nullptr || (unsaved_.empty() && !barrier)) {
-    if (store_ == nullptr) {
-      durable_handed_out_ = handed_out_;
-      unsaved_.clear();
-    }
-    return [released = std::move(released), done = std::move(done), status]() mutable {
-      Run(released, absl::OkStatus());
-      std::move(done)(status);
-    };
-  }
-  // The store keeps appends in order, so once this one is durable so is every
-  // event emitted before it, the handed-out step included.
-  store_->Append(std::move(unsaved_),
-                 [self = shared_from_this(), handed_out = handed_out_, status,
-                  released = std::move(released), done = std::move(done)](
-                     absl::Status durable) mutable {
-                   if (durable.ok()) {
-                     MutexLock lock(&self->mu_);
-                     self->durable_handed_out_ = std::max(self->durable_handed_out_, handed_out);
-                   } else {
-                     durable = absl::UnavailableError(absl::StrCat(
-                         "job ", self->id_, " could not record its state: ", durable.message(),
-                         "; restart the server"));
-                     self->Close(durable);
-                   }
-                   Run(released, durable);
-                   std::move(done)(durable.ok() ? status : durable);
-                 });
-  unsaved_.clear();
-  return [] {};
-}
-
-absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
-  if (event.sequence() != last_sequence_ + 1) {
-    return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
-                                            " follows event ", last_sequence_));
-  }
-  switch (event.kind_case()) {
-    case v1::JobEvent::kCreated:
-      break;
-    case v1::JobEvent::kMetricReported: {
-      const v1::MetricReported& reported = event.metric_reported();
-      if (reported.step() != schedule_.step() || reported.rank() < 0 ||
-          reported.rank() >= world_size_ ||
-          pending_.Add(reported.rank(), MetricReport{reported.value(), reported.weight()}) !=
-              MetricReports::AddResult::kAdded) {
-        return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
-                                                " reports rank ", reported.rank(), " for step ",
-                                                reported.step(), ", which does not fit"));
-      }
-      break;
-    }
-    case v1::JobEvent::kStepAggregated:
-      if (absl::Status status =
-              ApplyAggregation(*event.mutable_step_aggregated(), released, replay);
-          !status.ok()) {
-        return status;
-      }
-      break;
-    case v1::JobEvent::kOverrideScheduled:
-      ApplyOverride(event.override_scheduled().override());
-      break;
-    case v1::JobEvent::kWorldSizeChanged:
-      world_size_ = event.world_size_changed().world_size();
-      pending_.Resize(world_size_);
-      break;
-    case v1::JobEvent::kHandedOutRaised:
-      handed_out_ = event.handed_out_raised().step();
-      break;
-    case v1::JobEvent::kDeleted: {
-      deleted_ = true;
-      for (auto& callback : waiters_.TakeAll()) released.push_back(std::move(callback));
-      break;
-    }
-    case v1::JobEvent::KIND_NOT_SET:
-      return absl::DataLossError(absl::StrCat("job ", id_, ": event ", event.sequence(),
-                                              " has no kind"));
-  }
-  last_sequence_ = event.sequence();
-  event_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
-  return absl::OkStatus();
-}
-
-void Job::Delete(Done done) {
+Job::Finish Job::Delete(Done done) {
   Callbacks released;
-  {
-    MutexLock lock(&mu_);
-    if (!deleted_) {
-      v1::JobEvent event;
-      event.mutable_deleted();
-      Emit(std::move(event), released);
+  MutexLock lock(&mu_);
+  if (!deleted_) {
+    v1::JobEvent event;
+    event.mutable_deleted();
+    Emit(std::move(event), released);
+  }
+  const int64_t sequence = events_.last();
+  auto durable = [self = shared_from_this(), sequence, done = std::move(done)](
+                     absl::Status status) mutable {
+    std::vector<WakeCallback> woken;
+    if (status.ok()) {
+      MutexLock durable_lock(&self->mu_);
+      woken = self->events_.MarkDurable(sequence);
+    } else {
+      self->Close(absl::UnavailableError(absl::StrCat(
+          "job ", self->id_, " could not remove its log: ", status.message())));
     }
-  }
-  // Parked Steps ask again and find the job deleted; watchers read the end.
-  Run(released, absl::OkStatus());
+    for (auto& wake : woken) std::move(wake)();
+    std::move(done)(status);
+  };
+  Finish removal;
   if (store_ == nullptr) {
-    std::move(done)(absl::OkStatus());
-    return;
+    removal = [durable = std::move(durable)]() mutable { std::move(durable)(absl::OkStatus()); };
+  } else {
+    // Queued now, under the caller's locks, so that it is ordered before
+    // the creation of any job under the same id.
+    store_->DeleteJob(id_, std::move(durable));
+    removal = [] {};
   }
-  store_->DeleteJob(id_, std::move(done));
+  // Parked Steps ask again and find the job deleted.
+  return [released = std::move(released), removal = std::move(removal)]() mutable {
+    Run(released, absl::OkStatus());
+    std::move(removal)();
+  };
 }
 
 void Job::Close(const absl::Status& status) {
@@ -663,7 +667,7 @@ void Job::Close(const absl::Status& status) {
     MutexLock lock(&mu_);
     closed_ = status;
     released = waiters_.TakeAll();
-    watchers = TakeWatchers();
+    watchers = events_.TakeAll();
   }
   if (options_.observer != nullptr) options_.observer->OnClosed(id_, status);
   Run(released, status);
@@ -675,49 +679,40 @@ void Job::Run(Callbacks& callbacks, const absl::Status& status) {
   callbacks.clear();
 }
 
+v1::JobEvent Job::CreationEvent() const {
+  v1::JobEvent event;
+  event.set_job_id(id_);
+  event.set_sequence(1);
+  *event.mutable_time() = ToTimestamp(create_time_);
+  *event.mutable_created() = created_;
+  return event;
+}
+
 absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::JobEvent>* out,
                              bool* ended) const {
   MutexLock lock(&mu_);
   if (!closed_.ok()) return closed_;
-  const int64_t first = kept_events() == 0 ? last_sequence_ + 1 : first_kept_sequence_;
-  from_sequence = std::max<int64_t>(from_sequence, 1);
-  if (from_sequence < first) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "from_sequence: events of job ", id_, " before ", first, " are no longer kept"));
+  const size_t before = out->size();
+  absl::Status status =
+      events_.Read(from_sequence, max, [this] { return CreationEvent(); }, out);
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("job ", id_, ": ", status.message()));
   }
-  // events_ holds the kept events after the creation.
-  const int64_t first_stored = std::max<int64_t>(first, 2);
-  for (int64_t sequence = from_sequence; sequence <= last_sequence_ && out->size() < max;
-       ++sequence) {
-    if (sequence == 1) {
-      out->push_back(CreationEvent());
-    } else if (!out->emplace_back().ParseFromString(events_[sequence - first_stored])) {
-      return absl::InternalError(absl::StrCat("job ", id_, ": a kept event does not parse"));
-    }
-  }
-  *ended = deleted_ && (out->empty() ? from_sequence > last_sequence_
-                                     : out->back().sequence() == last_sequence_);
+  const bool read_all = out->size() > before ? out->back().sequence() == events_.last()
+                                             : from_sequence > events_.last();
+  *ended = deleted_ && events_.durable() == events_.last() && read_all;
   return absl::OkStatus();
 }
 
 uint64_t Job::WaitForEvent(int64_t from_sequence, WakeCallback wake) {
   MutexLock lock(&mu_);
-  if (from_sequence <= last_sequence_ || deleted_ || !closed_.ok()) return 0;
-  const uint64_t id = next_watch_id_++;
-  watchers_.emplace(id, std::move(wake));
-  return id;
+  if (!closed_.ok()) return 0;
+  return events_.Wait(from_sequence, std::move(wake));
 }
 
 bool Job::CancelEventWait(uint64_t id) {
   MutexLock lock(&mu_);
-  return watchers_.erase(id) > 0;
-}
-
-std::vector<Job::WakeCallback> Job::TakeWatchers() {
-  std::vector<WakeCallback> watchers;
-  for (auto& [id, wake] : watchers_) watchers.push_back(std::move(wake));
-  watchers_.clear();
-  return watchers;
+  return events_.Cancel(id);
 }
 
 // ---------------------------------------------------------------- view
@@ -740,16 +735,20 @@ void Job::ToProto(v1::JobView view, v1::Job* job) const {
   *job->mutable_create_time() = ToTimestamp(create_time_);
   job->set_decided_step(decided_step());
   job->set_handed_out_step(handed_out_);
-  job->set_first_retained_step(first_retained_);
-  FillValues(schedule_.step(), job->mutable_latest());
+  job->set_first_retained_step(values_.first());
+  if (values_.Contains(shown_step())) values_.Fill(shown_step(), job->mutable_latest());
   for (const v1::Override& override : overrides_) *job->add_overrides() = override;
-  job->set_event_count(last_sequence_);
-  job->set_stored_bytes(event_bytes_);
-  job->set_last_sequence(last_sequence_);
+  job->set_event_count(events_.last());
+  job->set_stored_bytes(events_.total_bytes());
+  job->set_last_sequence(events_.last());
   job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
   job->set_last_step(schedule_.last_step());
   if (view == v1::JOB_VIEW_BASIC) return;
-  for (const Aggregated& entry : history_) *job->add_metric_history() = entry.metric;
+  for (const Aggregated& entry : history_) {
+    // A decision states the values of the step after it.
+    if (entry.metric.step() + 1 > durable_handed_out_) break;
+    *job->add_metric_history() = entry.metric;
+  }
   for (int rank = 0; rank < pending_.world_size(); ++rank) {
     if (const auto& report = pending_.Get(rank)) {
       v1::PendingReport* pending = job->add_pending_reports();

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,7 +36,9 @@
 #include "service/common/mutex.h"
 #include "service/common/sliding_vector.h"
 #include "service/job/metric_reports.h"
+#include "service/job/retained_events.h"
 #include "service/job/step_waiters.h"
+#include "service/job/value_window.h"
 #include "service/schedule/schedule.h"
 #include "service/store/event_store.h"
 
@@ -85,8 +86,9 @@ class Job : public std::enable_shared_from_this<Job> {
                                                      absl::Time now, const JobOptions& options,
                                                      EventStore* store);
 
-  // Rebuilds a job from its log, checking that every recorded decision comes
-  // out the same. DATA_LOSS naming the job and event when it does not.
+  // Rebuilds a job from its log through the same Apply as live calls,
+  // checking that every recorded decision comes out the same. DATA_LOSS
+  // naming the job, the event and the problem when it does not.
   static absl::StatusOr<std::shared_ptr<Job>> Replay(absl::Span<v1::JobEvent* const> events,
                                                      const JobOptions& options,
                                                      EventStore* store);
@@ -135,35 +137,50 @@ class Job : public std::enable_shared_from_this<Job> {
                     Done done);
 
   // Schedules an operator override (validated) into `override`, with the step
-  // it takes effect at. OUT_OF_RANGE: that step is after the schedule's end.
+  // it takes effect at: after every step whose values any answer has stated.
+  // OUT_OF_RANGE: that step is after the schedule's end.
   void SetLearningRate(const v1::SetLearningRateRequest& request, v1::Override* override,
                        Done done);
 
   // Changes the number of reporting workers from the step awaiting metrics on.
   void SetWorldSize(int32_t world_size, Done done);
 
-  // Marks the job deleted and removes its log: parked Steps end with
-  // NOT_FOUND, watchers after the JobDeleted event.
-  void Delete(Done done);
+  // Marks the job deleted and queues the removal of its log (so that a job
+  // created later under the same id is stored after it). Returns what to run
+  // once the caller's locks are released: parked Steps end with NOT_FOUND,
+  // watchers after the deletion event, and `done` once the removal is durable.
+  using Finish = absl::AnyInvocable<void() &&>;
+  [[nodiscard]] Finish Delete(Done done);
 
-  // Runs `done` once every event so far is durable.
+  // Runs `done` once every event so far is durable: OK, or why the job
+  // cannot make them so (closed, deleted, the store failed).
   void WhenDurable(Done done);
 
-  // Closes the job for this process (server shutdown): parked Steps end with
-  // `status`, and so do later Steps, reports and event reads.
+  // Closes the job for this process (server shutdown, a failed write):
+  // parked Steps end with `status`, and so do later calls and event reads.
   void Close(const absl::Status& status);
 
+  // What GetJob shows. Values and decisions only up to the durable
+  // handed-out step: nothing an override could still change.
   void ToProto(v1::JobView view, v1::Job* job) const;
 
-  // Copies events with sequence >= from_sequence, at most `max`, into `out`.
-  // `ended` is set when the job's last event (deletion) has been read.
-  // OUT_OF_RANGE: from_sequence is older than the events kept.
+  // The values of `step` if they may be shown (up to the durable handed-out
+  // step), without counting as any worker's progress: for readers such as
+  // plots. OUT_OF_RANGE: not retained, or not handed out yet.
+  absl::StatusOr<v1::StepValues> HandedOutValues(int64_t step) const;
+
+  // Copies durable events with sequence >= from_sequence, at most `max`,
+  // into `out`. `ended` is set when the job's last event (deletion) has been
+  // read. OUT_OF_RANGE: from_sequence is older than the events kept.
   absl::Status ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::JobEvent>* out,
                           bool* ended) const;
-  // Parks `wake` to run once an event with sequence >= from_sequence exists,
-  // or the job is closed. Returns an id for CancelEventWait, or 0 without
-  // parking when such an event exists already (read again).
-  using WakeCallback = absl::AnyInvocable<void() &&>;
+  // Parks `wake` to run once an event with sequence >= from_sequence is
+  // durable, or the job is closed. Returns an id for CancelEventWait, or 0
+  // without parking when such an event exists already (read again).
+  using WakeCallback = RetainedEvents::Wake;
+  uint64_t WaitForEvent(int64_t from_sequence, WakeCallback wake);
+  bool CancelEventWait(uint64_t id);
+
   // What the server's metrics show of a job, read cheaply.
   struct Gauges {
     v1::SchedulerSpec::KindCase scheduler;
@@ -173,51 +190,59 @@ class Job : public std::enable_shared_from_this<Job> {
   };
   Gauges gauges() const;
 
-  uint64_t WaitForEvent(int64_t from_sequence, WakeCallback wake);
-  bool CancelEventWait(uint64_t id);
-
  private:
   using Callbacks = std::vector<StepWaiters::Callback>;
 
-  // The one path by which state changes: live, and on replay (where it
-  // checks recorded decisions instead of filling them in).
+  // OK if the job takes calls: NOT_FOUND once deleted, the reason once
+  // closed, INVALID_ARGUMENT for a rank outside its world.
+  absl::Status CheckOpen(int32_t rank) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The one path by which state changes, the schedule's position included:
+  // live (Emit), and on replay (where it checks recorded decisions instead
+  // of filling them in). Fails only for an event that does not fit.
   absl::Status Apply(v1::JobEvent& event, Callbacks& released, bool replay)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Keeps an applied event for watchers, within max_events.
-  void Keep(const v1::JobEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  size_t kept_events() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  v1::JobEvent CreationEvent() const;
-  // What a call runs after it releases the lock.
-  using Finish = absl::AnyInvocable<void() &&>;
-  // Ends a call: queues the events it emitted to the store, so that `done`
-  // (with `status`) and the released callbacks run once they are durable;
-  // with `barrier`, waits for earlier events even if it emitted none. Returns
-  // what to run after unlocking.
-  Finish Commit(Callbacks released, Done done, absl::Status status, bool barrier)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Applies and records a new event, stamping sequence and time.
-  void Emit(v1::JobEvent event, Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyReport(const v1::JobEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& released,
                                 bool replay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyOverride(const v1::Override& override) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Aggregates the pending step if every worker has reported it.
+  absl::Status ApplyOverride(const v1::Override& override) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stamps a new event, applies it and keeps it for the store and watchers.
+  void Emit(v1::JobEvent event, Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a call: queues the events it emitted to the store, so that `done`
+  // (with `status`) and the released callbacks run once they are durable;
+  // with `barrier`, waits for earlier events even if it emitted none.
+  // Returns what to run after unlocking.
+  Finish Commit(Callbacks released, Done done, absl::Status status, bool barrier)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Once events up to `sequence` (and the handed-out step `handed_out`) are
+  // durable: the readers to wake; the close reason instead when the job was
+  // closed meanwhile (a commit after a failed one).
+  absl::Status MarkDurable(int64_t sequence, int64_t handed_out,
+                           std::vector<WakeCallback>& woken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Raises the handed-out step to cover `last` (the last value an answer
+  // about to be given states), a chunk ahead where the schedule is decided,
+  // yet never so far that `first` leaves the retained window.
+  void Reserve(int64_t first, int64_t last, Callbacks& released)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Aggregates the pending step if every worker has reported it, and
+  // reserves the step it decides, so that no override can change a value
+  // that the decision states.
   void MaybeAggregate(Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   int64_t decided_step() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Computes metric-free steps up to `target`.
+  // Computes metric-free steps up to `target` (Apply only).
   void Advance(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes one step(), applies the overrides of the new step and records its
   // values. With `decision`, fills in what the scheduler decided.
   void StepSchedule(double metric, v1::AggregatedMetric* decision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RecordValues() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RecordOverriddenValues() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FillValues(int64_t step, v1::StepValues* values) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Reserve(int64_t step, Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The furthest step whose values may be shown.
+  int64_t shown_step() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
                                 v1::ReportMetricResponse* response) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::vector<WakeCallback> TakeWatchers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::JobEvent CreationEvent() const;
   static void Run(Callbacks& callbacks, const absl::Status& status);
 
   const std::string id_;
@@ -225,9 +250,6 @@ class Job : public std::enable_shared_from_this<Job> {
   const v1::JobCreated created_;
   const absl::Time create_time_;
   const JobOptions options_;
-  const size_t num_groups_;
-  // lrs, then momentums, of each retained step.
-  const size_t stride_;
 
   mutable Mutex mu_;
   Schedule schedule_ ABSL_GUARDED_BY(mu_);  // at the furthest computed step
@@ -239,9 +261,8 @@ class Job : public std::enable_shared_from_this<Job> {
   std::vector<v1::JobEvent> unsaved_ ABSL_GUARDED_BY(mu_);
   bool deleted_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
-  // Values of steps first_retained_ .. schedule_.step(), stride_ doubles each.
-  SlidingVector<double> values_ ABSL_GUARDED_BY(mu_);
-  int64_t first_retained_ ABSL_GUARDED_BY(mu_) = 0;
+  // Values of the retained steps, up to schedule_.step().
+  ValueWindow values_ ABSL_GUARDED_BY(mu_);
   // Reports of the step awaiting its metric.
   MetricReports pending_ ABSL_GUARDED_BY(mu_);
   struct Aggregated {
@@ -253,16 +274,7 @@ class Job : public std::enable_shared_from_this<Job> {
   // Overrides not applied yet, by effective step, in order of arrival.
   std::vector<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);
   StepWaiters waiters_ ABSL_GUARDED_BY(mu_);
-
-  // The last options_.max_events events, for WatchJob: from
-  // first_kept_sequence_ (0 when none) to last_sequence_. Those after the
-  // creation are in events_, serialized.
-  SlidingVector<std::string> events_ ABSL_GUARDED_BY(mu_);
-  int64_t first_kept_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t event_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t next_watch_id_ ABSL_GUARDED_BY(mu_) = 1;
-  absl::flat_hash_map<uint64_t, WakeCallback> watchers_ ABSL_GUARDED_BY(mu_);
+  RetainedEvents events_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lrsched

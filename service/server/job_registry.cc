@@ -1,6 +1,7 @@
 #include "service/server/job_registry.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -8,6 +9,16 @@
 #include "absl/time/clock.h"
 
 namespace lrsched {
+
+namespace {
+
+absl::Status DamagedError(absl::string_view job_id, absl::string_view damage) {
+  return absl::DataLossError(absl::StrCat(
+      "job ", job_id, " is damaged and not served: ", damage,
+      ". Its log is kept as it is; DeleteJob removes it"));
+}
+
+}  // namespace
 
 JobRegistry::Shard& JobRegistry::ShardOf(absl::string_view job_id) const {
   return shards_[absl::Hash<absl::string_view>()(job_id) % kShards];
@@ -17,7 +28,14 @@ absl::Status JobRegistry::Recover() {
   if (store_ == nullptr) return absl::OkStatus();
   return store_->LoadAll([this](absl::Span<v1::JobEvent* const> events) -> absl::Status {
     auto job = Job::Replay(events, job_options_, store_);
-    if (!job.ok()) return job.status();
+    if (!job.ok()) {
+      const std::string id = events.empty() ? "" : events.front()->job_id();
+      if (job_options_.observer != nullptr) job_options_.observer->OnClosed(id, job.status());
+      MutexLock lock(&damaged_mu_);
+      damaged_.insert_or_assign(id, std::string(job.status().message()));
+      damaged_size_.store(damaged_.size(), std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
     Shard& shard = ShardOf((*job)->id());
     MutexLock lock(&shard.mu);
     shard.jobs.emplace((*job)->id(), *std::move(job));
@@ -59,6 +77,7 @@ absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
       return it->second->MatchesCreation(created);
     }
   }
+  if (auto damage = Damage(request.job_id())) return DamagedError(request.job_id(), *damage);
   // Build outside the lock: validating and constructing a schedule is the
   // costly part of a CreateJob.
   auto built = Job::Create(request.job_id(), created, absl::Now(), job_options_, store_);
@@ -82,39 +101,63 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Find(absl::string_view job_id)
   Shard& shard = ShardOf(job_id);
   ReaderMutexLock lock(&shard.mu);
   auto it = shard.jobs.find(job_id);
-  if (it == shard.jobs.end()) {
-    return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
-  }
+  if (it != shard.jobs.end()) return it->second;
+  if (auto damage = Damage(job_id)) return DamagedError(job_id, *damage);
+  return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+}
+
+std::optional<std::string> JobRegistry::Damage(absl::string_view job_id) const {
+  if (damaged_size_.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  MutexLock lock(&damaged_mu_);
+  auto it = damaged_.find(job_id);
+  if (it == damaged_.end()) return std::nullopt;
   return it->second;
 }
 
+size_t JobRegistry::damaged() const { return damaged_size_.load(std::memory_order_relaxed); }
+
 void JobRegistry::Delete(absl::string_view job_id, Job::Done done) {
-  std::shared_ptr<Job> job;
+  std::optional<Job::Finish> finish;
   {
     Shard& shard = ShardOf(job_id);
     MutexLock lock(&shard.mu);
     auto it = shard.jobs.find(job_id);
     if (it == shard.jobs.end()) {
+      if (store_ != nullptr && Damage(job_id)) {
+        MutexLock damaged_lock(&damaged_mu_);
+        damaged_.erase(job_id);
+        damaged_size_.store(damaged_.size(), std::memory_order_relaxed);
+        store_->DeleteJob(std::string(job_id), std::move(done));
+        return;
+      }
       std::move(done)(absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist")));
       return;
     }
-    job = std::move(it->second);
+    // Under the shard's lock: the removal of the log is queued to the store
+    // before any job created under the same id can queue its creation.
+    finish = it->second->Delete(std::move(done));
     shard.jobs.erase(it);
     size_.fetch_sub(1, std::memory_order_relaxed);
   }
-  job->Delete(std::move(done));
+  std::move (*finish)();
 }
 
-std::vector<std::shared_ptr<Job>> JobRegistry::List(absl::string_view after, size_t limit,
-                                                    bool* more) const {
-  std::vector<std::shared_ptr<Job>> jobs;
+std::vector<JobRegistry::Listed> JobRegistry::List(absl::string_view after, size_t limit,
+                                                   bool* more) const {
+  std::vector<Listed> jobs;
   for (const Shard& shard : shards_) {
     ReaderMutexLock lock(&shard.mu);
     for (const auto& [id, job] : shard.jobs) {
-      if (id > after) jobs.push_back(job);
+      if (id > after) jobs.push_back({id, job, ""});
     }
   }
-  const auto by_id = [](const auto& a, const auto& b) { return a->id() < b->id(); };
+  if (damaged() > 0) {
+    MutexLock lock(&damaged_mu_);
+    for (const auto& [id, damage] : damaged_) {
+      if (id > after) jobs.push_back({id, nullptr, damage});
+    }
+  }
+  const auto by_id = [](const Listed& a, const Listed& b) { return a.id < b.id; };
   *more = jobs.size() > limit;
   if (*more) {
     std::nth_element(jobs.begin(), jobs.begin() + limit, jobs.end(), by_id);

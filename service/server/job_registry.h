@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,9 @@ class JobRegistry {
   JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store)
       : max_jobs_(max_jobs), job_options_(job_options), store_(store) {}
 
-  // Rebuilds every job from the store's logs. DATA_LOSS (naming the job) when
-  // a log does not replay; the store's errors as they come.
+  // Rebuilds every job from the store's logs. A job whose log does not
+  // replay is quarantined (see Damage), not fatal: the others serve. The
+  // store's own errors as they come.
   absl::Status Recover();
 
   // Creates the job of a (validated) request, or finds the existing job when
@@ -40,17 +42,28 @@ class JobRegistry {
   using CreateDone = absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<Job>>) &&>;
   void Create(const v1::CreateJobRequest& request, CreateDone done);
 
-  // NOT_FOUND: no such job.
+  // NOT_FOUND: no such job. DATA_LOSS with the reason: the job is damaged.
   absl::StatusOr<std::shared_ptr<Job>> Find(absl::string_view job_id) const;
 
-  // Removes the job, marks it deleted and removes its log; `done` runs once
-  // that is durable. NOT_FOUND: no such job.
+  // Why a job is damaged (its log could not be rebuilt at start, e.g. a
+  // replay that decides differently), or nullopt. A damaged job keeps its
+  // log untouched until DeleteJob removes it: an operator's decision.
+  std::optional<std::string> Damage(absl::string_view job_id) const;
+  size_t damaged() const;
+
+  // Removes the job (damaged or not), marks it deleted and removes its log;
+  // `done` runs once that is durable. NOT_FOUND: no such job.
   void Delete(absl::string_view job_id, Job::Done done);
 
+  // A job as listed: a job, or the id of a damaged one and why.
+  struct Listed {
+    std::string id;
+    std::shared_ptr<Job> job;  // null when damaged
+    std::string damage;
+  };
   // Up to `limit` jobs with ids after `after`, in id order; `more` tells
   // whether jobs follow.
-  std::vector<std::shared_ptr<Job>> List(absl::string_view after, size_t limit,
-                                         bool* more) const;
+  std::vector<Listed> List(absl::string_view after, size_t limit, bool* more) const;
 
   // Closes every job (server shutdown); see Job::Close.
   void CloseAll(const absl::Status& status);
@@ -72,6 +85,11 @@ class JobRegistry {
   EventStore* const store_;
   mutable std::array<Shard, kShards> shards_;
   std::atomic<size_t> size_{0};
+  // Damaged jobs, by id: rare, so one lock, taken only where a job is not
+  // found among the healthy ones.
+  mutable Mutex damaged_mu_;
+  absl::flat_hash_map<std::string, std::string> damaged_ ABSL_GUARDED_BY(damaged_mu_);
+  std::atomic<size_t> damaged_size_{0};
 };
 
 }  // namespace lrsched

@@ -154,7 +154,9 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
   bool more = true;
   while (more) {
     const auto jobs = registry_->List(after, 1000, &more);
-    for (const auto& job : jobs) {
+    for (const auto& listed : jobs) {
+      const std::shared_ptr<Job>& job = listed.job;
+      if (job == nullptr) continue;
       const Job::Gauges gauges = job->gauges();
       ++jobs_by_scheduler[SchedulerClassName(gauges.scheduler)];
       parked += gauges.waiting_steps;
@@ -166,7 +168,7 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
         learning_rates.metric.push_back(std::move(rate));
       }
     }
-    if (!jobs.empty()) after = jobs.back()->id();
+    if (!jobs.empty()) after = jobs.back().id;
   }
   auto jobs = Family("lrsched_jobs", "Jobs held, by scheduler", prometheus::MetricType::Gauge);
   for (const auto& [scheduler, count] : jobs_by_scheduler) {
@@ -187,6 +189,9 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
         static_cast<double>(parked));
   gauge("lrsched_pending_reports", "Metric reports waiting for the other workers' of their step",
         static_cast<double>(pending));
+  gauge("lrsched_damaged_jobs",
+        "Jobs whose log could not be rebuilt at start, kept untouched and not served",
+        static_cast<double>(registry_->damaged()));
   gauge("lrsched_recovery_seconds", "Time the server took to rebuild its jobs at start",
         recovery_seconds_);
   if (store_stats_ != nullptr) {

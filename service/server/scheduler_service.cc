@@ -42,7 +42,14 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerConte
                                                        v1::Job* response) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
-  if (!job.ok()) return Finish(context, job.status());
+  if (!job.ok()) {
+    if (auto damage = registry_.Damage(request->job_id())) {
+      response->set_job_id(request->job_id());
+      response->set_damaged(*damage);
+      return Finish(context, absl::OkStatus());
+    }
+    return Finish(context, job.status());
+  }
   (*job)->ToProto(request->view() == v1::JOB_VIEW_BASIC ? v1::JOB_VIEW_BASIC : v1::JOB_VIEW_FULL,
                   response);
   return Finish(context, absl::OkStatus());
@@ -58,8 +65,16 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerCon
   const auto jobs = registry_.List(request->page_token(), limit, &more);
   const v1::JobView view =
       request->view() == v1::JOB_VIEW_FULL ? v1::JOB_VIEW_FULL : v1::JOB_VIEW_BASIC;
-  for (const auto& job : jobs) job->ToProto(view, response->add_jobs());
-  if (more) response->set_next_page_token(jobs.back()->id());
+  for (const auto& listed : jobs) {
+    v1::Job* job = response->add_jobs();
+    if (listed.job != nullptr) {
+      listed.job->ToProto(view, job);
+    } else {
+      job->set_job_id(listed.id);
+      job->set_damaged(listed.damage);
+    }
+  }
+  if (more) response->set_next_page_token(jobs.back().id);
   return Finish(context, absl::OkStatus());
 }
 

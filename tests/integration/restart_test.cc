@@ -123,10 +123,32 @@ TEST_F(RestartTest, ADeletedJobStaysDeleted) {
   EXPECT_THAT(server.GetJob("p"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("p")));
 }
 
-TEST_F(RestartTest, ALogThatReplaysDifferentlyStopsTheServerNamingTheFile) {
+// The rows of one job in the state file, as stored.
+std::vector<std::string> Rows(const std::string& state, const std::string& job_id) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(state.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* select = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT event FROM events WHERE job_id = ?1 ORDER BY sequence",
+                               -1, &select, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(select, 1, job_id.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<std::string> rows;
+  while (sqlite3_step(select) == SQLITE_ROW) {
+    rows.emplace_back(static_cast<const char*>(sqlite3_column_blob(select, 0)),
+                      static_cast<size_t>(sqlite3_column_bytes(select, 0)));
+  }
+  sqlite3_finalize(select);
+  sqlite3_close(db);
+  return rows;
+}
+
+TEST_F(RestartTest, ALogThatReplaysDifferentlyQuarantinesThatJobAlone) {
   {
     TestServer server(options_);
     ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
+    ASSERT_THAT(server.CreateJob(R"({"job_id": "q", "base_lrs": [0.1],
+        "spec": {"step_lr": {"step_size": 2}}})"),
+                IsOk());
     Report(server, 3, 0, 1.0);
   }
   // Change the recorded value of the aggregation: replay then decides
@@ -159,17 +181,121 @@ TEST_F(RestartTest, ALogThatReplaysDifferentlyStopsTheServerNamingTheFile) {
   ASSERT_EQ(sqlite3_step(update), SQLITE_DONE);
   sqlite3_finalize(update);
   sqlite3_close(db);
+  const std::vector<std::string> stored = Rows(options_.state, "p");
 
-  const auto contents = [this] {
-    std::ifstream in(options_.state, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const std::string before = contents();
-  EXPECT_THAT(Server::Start(options_),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       ::testing::AllOf(HasSubstr(options_.state),
-                                        HasSubstr("job p: replaying the aggregation of step 0"))));
-  EXPECT_EQ(contents(), before) << "a refused state file must stay as it was";
+  {
+    // The server starts and serves every other job...
+    TestServer server(options_);
+    EXPECT_EQ(server.server().recovered_jobs(), 1u);
+    EXPECT_THAT(server.Step("q", 0, 3), IsOk());
+    // ...shows the damaged one with the reason...
+    auto damaged = server.GetJob("p");
+    ASSERT_THAT(damaged, IsOk());
+    EXPECT_THAT(damaged->damaged(), HasSubstr("replaying the aggregation of step 0"));
+    auto list = server.Call(&v1::SchedulerService::Stub::ListJobs, v1::ListJobsRequest());
+    ASSERT_THAT(list, IsOk());
+    ASSERT_EQ(list->jobs_size(), 2);
+    EXPECT_EQ(list->jobs(0).job_id(), "p");
+    EXPECT_THAT(list->jobs(0).damaged(), HasSubstr("decided differently"));
+    // ...answers every other call on it with DATA_LOSS naming the event...
+    const auto damaged_error = StatusIs(
+        absl::StatusCode::kDataLoss,
+        ::testing::AllOf(HasSubstr("job p is damaged"), HasSubstr("aggregation of step 0")));
+    EXPECT_THAT(server.Step("p", 0, 0), damaged_error);
+    EXPECT_THAT(server.ReportMetric("p", 0, 1, 1.0), damaged_error);
+    EXPECT_THAT(server.CreateJob(kPlateauJob), damaged_error);
+    // ...and leaves its log as it was.
+    EXPECT_EQ(Rows(options_.state, "p"), stored);
+  }
+  {
+    TestServer server(options_);
+    EXPECT_THAT(server.GetJob("p"), IsOk());
+    // Deleting it is the operator's decision.
+    ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::DeleteJob,
+                            FromJson<v1::DeleteJobRequest>(R"({"job_id": "p"})")),
+                IsOk());
+    EXPECT_THAT(server.GetJob("p"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("p")));
+    EXPECT_THAT(server.CreateJob(kPlateauJob), IsOk());
+  }
+  TestServer server(options_);
+  EXPECT_EQ(server.server().recovered_jobs(), 2u);
+  auto recreated = server.GetJob("p");
+  ASSERT_THAT(recreated, IsOk());
+  EXPECT_EQ(recreated->damaged(), "");
+  EXPECT_EQ(recreated->metric_history_size(), 0);
+}
+
+// A warm-up then ReduceLROnPlateau: steps before the plateau takes over are
+// computed without a metric, and replay must compute them too.
+TEST_F(RestartTest, AWarmUpThenPlateauJobComesBackAfterARestart) {
+  constexpr char kWarmUp[] = R"({"job_id": "seq", "base_lrs": [0.1], "world_size": 2,
+      "spec": {"sequential_lr": {"schedulers": [
+          {"linear_lr": {"start_factor": 0.1, "total_iters": 3}},
+          {"reduce_lr_on_plateau": {"patience": 2}}], "milestones": [3]}}})";
+  std::vector<std::string> served;
+  v1::Job before;
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(kWarmUp), IsOk());
+    for (int64_t step = 0; step <= 4; ++step) {
+      for (int rank = 0; rank < 2; ++rank) {
+        auto values = server.Step("seq", rank, step);
+        ASSERT_THAT(values, IsOk()) << "step " << step;
+        if (rank == 0) served.push_back(values->values(0).SerializeAsString());
+      }
+      if (step >= 3) {
+        for (int rank = 0; rank < 2; ++rank) {
+          ASSERT_THAT(server.ReportMetric("seq", rank, step, 1.0), IsOk());
+        }
+      }
+    }
+    before = *server.GetJob("seq");
+  }
+  TestServer server(options_);
+  EXPECT_EQ(server.server().recovered_jobs(), 1u);
+  auto after = server.GetJob("seq");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->SerializeAsString(), before.SerializeAsString())
+      << "before: " << before.ShortDebugString() << "\nafter: " << after->ShortDebugString();
+  for (int64_t step = 0; step <= 4; ++step) {
+    auto values = server.Step("seq", 1, step);
+    ASSERT_THAT(values, IsOk());
+    EXPECT_EQ(values->values(0).SerializeAsString(), served[step]) << "step " << step;
+  }
+  EXPECT_THAT(server.Step("seq", 0, 5), IsOk());
+}
+
+// The furthest computed step is part of the state: GetJob and far Steps
+// answer after a restart as they did before it.
+TEST_F(RestartTest, GetJobAndFarStepsAnswerAsBeforeARestart) {
+  constexpr char kCosine[] = R"({"job_id": "cos", "base_lrs": [0.1],
+      "spec": {"cosine_annealing_lr": {"t_max": 12}}})";
+  v1::Job before;
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(kCosine), IsOk());
+    ASSERT_THAT(server.Step("cos", 0, 0), IsOk());
+    before = *server.GetJob("cos");
+  }
+  ASSERT_TRUE(before.has_latest());
+  EXPECT_EQ(before.latest().step(), options_.job.handed_out_chunk - 1);
+  TestServer server(options_);
+  auto after = server.GetJob("cos");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->SerializeAsString(), before.SerializeAsString())
+      << "before: " << before.ShortDebugString() << "\nafter: " << after->ShortDebugString();
+  // Ten million steps past the furthest computed one is the most one Step
+  // computes: the same limit after the restart.
+  const int64_t far = before.latest().step() + 10'000'000;
+  auto values = server.Step("cos", 0, far);
+  ASSERT_THAT(values, IsOk());
+  ASSERT_THAT(server.CreateJob(R"({"job_id": "twin", "base_lrs": [0.1],
+      "spec": {"cosine_annealing_lr": {"t_max": 12}}})"),
+              IsOk());
+  ASSERT_THAT(server.Step("twin", 0, 0), IsOk());
+  auto twin = server.Step("twin", 0, far);
+  ASSERT_THAT(twin, IsOk());
+  EXPECT_EQ(values->values(0).lrs(0), twin->values(0).lrs(0));
 }
 
 }  // namespace

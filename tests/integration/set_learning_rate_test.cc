@@ -144,5 +144,36 @@ TEST(SetLearningRateTest, AnOverrideRacingWithLookAheadNeverChangesAHandedOutVal
   }
 }
 
+// A world-size change that completes an aggregation decides the next step:
+// it is reserved in the same write, so that no override changes what the
+// decision and the answer stated.
+TEST(SetLearningRateTest, NeverChangesAStepThatASetWorldSizeDecided) {
+  TestServer server;
+  ASSERT_THAT(server.CreateJob(R"({"job_id": "p", "base_lrs": [0.1], "world_size": 2,
+                                   "spec": {"reduce_lr_on_plateau": {"patience": 5}}})"),
+              IsOk());
+  ASSERT_THAT(server.Step("p", 0, 0), IsOk());
+  ASSERT_THAT(server.Step("p", 1, 0), IsOk());
+  ASSERT_THAT(server.ReportMetric("p", 0, 0, 1.0), IsOk());
+  auto resized = server.Call(&v1::SchedulerService::Stub::SetWorldSize,
+                             FromJson<v1::SetWorldSizeRequest>(R"({"job_id": "p", "world_size": 1})"));
+  ASSERT_THAT(resized, IsOk());
+  ASSERT_EQ(resized->decided_step(), 1);
+  ASSERT_TRUE(resized->has_latest());
+  EXPECT_EQ(resized->latest().step(), 1);
+  EXPECT_GE(resized->handed_out_step(), 1);
+  auto override = server.SetLearningRate(FromJson<v1::SetLearningRateRequest>(
+      R"({"job_id": "p", "step": 1, "factor": 0.5})"));
+  ASSERT_THAT(override, IsOk());
+  EXPECT_EQ(override->override().effective_step(), 2);
+  auto step = server.Step("p", 0, 1);
+  ASSERT_THAT(step, IsOk());
+  EXPECT_EQ(step->values(0).lrs(0), resized->latest().lrs(0));
+  auto job = server.GetJob("p");
+  ASSERT_THAT(job, IsOk());
+  ASSERT_EQ(job->metric_history_size(), 1);
+  EXPECT_EQ(job->metric_history(0).lrs(0), step->values(0).lrs(0));
+}
+
 }  // namespace
 }  // namespace lrsched

@@ -64,7 +64,7 @@ TEST(StepTest, StepsBeforeTheWindowOrAfterTheEndAreOutOfRange) {
               IsOk());
   ASSERT_THAT(server.Step("one", 0, 50), IsOk());
   EXPECT_THAT(server.Step("one", 0, 5),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("retained window [41, 50]")));
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("retained window [50, 59]")));
   EXPECT_THAT(server.Step("one", 0, 101),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("ends at step 100, got 101")));
   auto last = server.Step("one", 0, 95, 1000);

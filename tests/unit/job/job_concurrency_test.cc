@@ -115,7 +115,7 @@ TEST(JobConcurrencyTest, WorkersOperatorAndWatcherAgreeOnEveryValue) {
   });
   for (auto& thread : threads) thread.join();
   stop_operator = true;
-  (*job)->Delete([](absl::Status) {});
+  std::move((*job)->Delete([](absl::Status) {}))();
   watcher.join();
 
   for (int rank = 1; rank < kWorkers; ++rank) ASSERT_EQ(seen[rank], seen[0]) << "rank " << rank;
