@@ -1,5 +1,6 @@
 #include "service/schedule/one_cycle_lr.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -29,31 +30,40 @@ OneCycleLR::OneCycleLR(Params params) : params_(std::move(params)) {
     initial_lrs_.push_back(max_lr / params_.div_factor);
     min_lrs_.push_back(initial_lrs_.back() / params_.final_div_factor);
   }
+  last_step_ = FirstStepDividingByZero() - 1;
 }
 
 absl::StatusOr<OneCycleLR> OneCycleLR::Create(Params params) {
   OneCycleLR scheduler(std::move(params));
-  // Step t uses the first phase whose end is >= t (the last phase takes the
-  // rest) and divides by that phase's length: reject a zero length that some
-  // step in 0..total_steps would use.
-  const double total = static_cast<double>(scheduler.params_.total_steps);
-  double first_step = 0;  // the smallest step not taken by earlier phases
-  double start = 0;
-  for (size_t i = 0; i < scheduler.phases_.size(); ++i) {
-    const double end = scheduler.phases_[i].end_step;
-    const bool last = i + 1 == scheduler.phases_.size();
-    const double last_step = last ? total : std::floor(end);
-    if (first_step <= last_step && end - start == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "one_cycle_lr.pct_start: ", scheduler.params_.pct_start, " with ",
-          scheduler.params_.total_steps, " total steps gives phase ", i + 1,
-          " zero length (PyTorch divides by zero at step ",
-          static_cast<int64_t>(first_step), ")"));
-    }
-    if (!last) first_step = std::max(first_step, std::floor(end) + 1);
-    start = end;
+  // A zero-length first phase holds step 0, which PyTorch's constructor
+  // computes, and so does the second of three, which is then exactly as long
+  // as the first. Any other zero length is the last phase's, which holds
+  // every step from its first to total_steps: PyTorch computes the steps
+  // before it and raises from there on, so the schedule ends at the step
+  // before (doc/adr/0001).
+  if (scheduler.last_step_ < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "one_cycle_lr.pct_start: ", scheduler.params_.pct_start, " with ",
+        scheduler.params_.total_steps,
+        " total steps gives the first phase zero length (PyTorch divides by zero at step 0)"));
   }
   return scheduler;
+}
+
+int64_t OneCycleLR::FirstStepDividingByZero() const {
+  // Step t uses the first phase whose end is >= t (the last phase takes the
+  // rest) and divides by that phase's length.
+  int64_t first_step = 0;  // the smallest step not taken by earlier phases
+  double start = 0;
+  for (size_t i = 0; i < phases_.size(); ++i) {
+    const double end = phases_[i].end_step;
+    const int64_t last_step =
+        i + 1 == phases_.size() ? params_.total_steps : static_cast<int64_t>(std::floor(end));
+    if (first_step <= last_step && end - start == 0) return first_step;
+    first_step = std::max(first_step, last_step + 1);
+    start = end;
+  }
+  return params_.total_steps + 1;
 }
 
 void OneCycleLR::Construct(ParamGroups& groups) {

@@ -1,5 +1,7 @@
 // OneCycleLR: the 1cycle policy in two or three phases, computed from the step
-// number alone. Steps 0..total_steps exist.
+// number alone. Steps 0..LastStep() exist: total_steps, or total_steps - 1
+// when the last phase has zero length (pct_start = 1 with two phases; with
+// three, 2 * pct_start * total_steps - 2 == total_steps - 1).
 #ifndef LRSCHED_SERVICE_SCHEDULE_ONE_CYCLE_LR_H_
 #define LRSCHED_SERVICE_SCHEDULE_ONE_CYCLE_LR_H_
 
@@ -26,13 +28,16 @@ class OneCycleLR final : public EpochScheduler {
     bool three_phase = false;
   };
 
-  // INVALID_ARGUMENT: a phase that some step falls into has zero length, where
-  // PyTorch divides by zero.
+  // INVALID_ARGUMENT: step 0 falls into a phase of zero length, where
+  // PyTorch's constructor divides by zero (pct_start * total_steps == 1).
+  // A zero-length last phase is valid: PyTorch computes every step before it
+  // and divides by zero at total_steps, so the schedule ends at the step
+  // before.
   static absl::StatusOr<OneCycleLR> Create(Params params);
 
   void Construct(ParamGroups& groups) override;
   bool CyclesMomentum() const override { return params_.cycle_momentum; }
-  int64_t LastStep() const override { return params_.total_steps; }
+  int64_t LastStep() const override { return last_step_; }
   void Scale(double factor) override;
 
  protected:
@@ -47,6 +52,9 @@ class OneCycleLR final : public EpochScheduler {
   };
 
   explicit OneCycleLR(Params params);
+  // The first step in 0..total_steps that falls into a phase of zero length,
+  // where PyTorch divides by zero; total_steps + 1 if none does.
+  int64_t FirstStepDividingByZero() const;
   double Anneal(double start, double end, double pct) const;
   double Value(Key key, size_t group) const;
 
@@ -54,6 +62,7 @@ class OneCycleLR final : public EpochScheduler {
   std::vector<Phase> phases_;
   std::vector<double> initial_lrs_;
   std::vector<double> min_lrs_;
+  int64_t last_step_ = 0;
 };
 
 }  // namespace lrsched

@@ -50,8 +50,9 @@ class Schedule {
   // the metric of step() is known.
   bool next_step_takes_metric() const { return scheduler_->NextStepTakesMetric(); }
   bool cycles_momentum() const { return scheduler_->CyclesMomentum(); }
-  // The last step that exists (OneCycleLR's total_steps, the overflow of
-  // CyclicLR's TRIANGULAR2 and EXP_RANGE), else kMaxStep.
+  // The last step that exists (OneCycleLR's total_steps, or the step before
+  // when its last phase has zero length; the overflow of CyclicLR's
+  // TRIANGULAR2 and EXP_RANGE), else kMaxStep.
   int64_t last_step() const { return scheduler_->LastStep(); }
 
   // Advances one step. `metric` is read only when next_step_takes_metric().

@@ -7,7 +7,8 @@ Run by hand with Debian's python3-torch, from the repository root:
 
 It writes tests/data/traces/<family>.jsonl.gz (one case a line: the spec in
 lrsched's proto3 JSON form, the base rates, the metrics, and every learning
-rate and momentum PyTorch produced), invalid.jsonl.gz (configurations PyTorch
+rate and momentum PyTorch produced; for a schedule PyTorch ends by raising,
+also the step() call that raised), invalid.jsonl.gz (configurations PyTorch
 rejects, and where) and manifest.json (the PyTorch version and the counts the
 tests check). The output is deterministic: the same PyTorch writes the same
 bytes.
@@ -195,9 +196,14 @@ def run(spec, base_lrs, steps, metrics, overrides=()):
 # ---------------------------------------------------------------- the cases
 
 
-def case(name, spec, base_lrs=(0.1,), steps=60, metrics=None):
-    return {"name": name, "spec": spec, "base_lrs": list(base_lrs), "steps": steps,
-            "metrics": list(metrics) if metrics is not None else []}
+def case(name, spec, base_lrs=(0.1,), steps=60, metrics=None, ends_by_raising=False):
+    """ends_by_raising: PyTorch raises at the step() call after the last of
+    `steps`, and at every one after it; lrsched's schedule ends at `steps`."""
+    c = {"name": name, "spec": spec, "base_lrs": list(base_lrs), "steps": steps,
+         "metrics": list(metrics) if metrics is not None else []}
+    if ends_by_raising:
+        c["ends_by_raising"] = True
+    return c
 
 
 def metric_series(kind, n, rng=None):
@@ -516,9 +522,46 @@ def one_cycle_lr_cases(rng):
         case("total_steps_2", o(max_lr=[0.1], total_steps=2, pct_start=0.25), steps=2),
         case("long", o(max_lr=[0.05], total_steps=LONG, pct_start=0.25), steps=LONG),
     ]
+    # pct_start=1 (a warm-up for the whole run) gives the last phase zero
+    # length: PyTorch computes steps 0..total_steps-1, then divides by zero at
+    # total_steps. With three phases pct_start=1 runs to total_steps; the last
+    # phase has zero length when 2*pct_start*total_steps - 2 == total_steps - 1.
+    ends = lambda name, **kw: case(name, o(**kw), [0.1] * len(kw["max_lr"]),
+                                   steps=kw["total_steps"] - 1, ends_by_raising=True)
+    cases += [
+        ends("pct_start_1", max_lr=[0.1], total_steps=40, pct_start=1.0),
+        ends("pct_start_1_total_steps_2", max_lr=[0.1], total_steps=2, pct_start=1.0),
+        ends("pct_start_1_total_steps_3", max_lr=[0.1], total_steps=3, pct_start=1.0),
+        ends("pct_start_1_total_steps_4_linear", max_lr=[0.1], total_steps=4, pct_start=1.0,
+             anneal_strategy="LINEAR"),
+        ends("pct_start_1_no_momentum", max_lr=[0.1], total_steps=30, pct_start=1.0,
+             cycle_momentum=False),
+        ends("pct_start_1_linear_no_momentum", max_lr=[0.1], total_steps=50, pct_start=1.0,
+             anneal_strategy="LINEAR", cycle_momentum=False),
+        ends("pct_start_1_per_group", max_lr=[0.1, 0.01, 1.0], total_steps=25, pct_start=1.0,
+             base_momentum=[0.8, 0.85, 0.7], max_momentum=[0.9, 0.95, 0.99]),
+        ends("pct_start_1_long", max_lr=[0.05], total_steps=10_000, pct_start=1.0),
+        case("three_phase_pct_start_1", o(max_lr=[0.1], total_steps=40, pct_start=1.0,
+                                          three_phase=True), steps=40),
+        case("three_phase_pct_start_1_total_steps_2", o(max_lr=[0.1], total_steps=2,
+                                                        pct_start=1.0, three_phase=True),
+             steps=2),
+        case("three_phase_pct_start_1_total_steps_3_linear", o(
+            max_lr=[0.1], total_steps=3, pct_start=1.0, three_phase=True,
+            anneal_strategy="LINEAR", cycle_momentum=False), steps=3),
+        ends("three_phase_last_phase_zero", max_lr=[0.1], total_steps=9, pct_start=10 / 18,
+             three_phase=True),
+        ends("three_phase_last_phase_zero_total_steps_2", max_lr=[0.1], total_steps=2,
+             pct_start=0.75, three_phase=True),
+        ends("three_phase_last_phase_zero_total_steps_3", max_lr=[0.1], total_steps=3,
+             pct_start=2 / 3, three_phase=True, cycle_momentum=False),
+        ends("three_phase_last_phase_zero_linear", max_lr=[0.1], total_steps=101,
+             pct_start=51 / 101, three_phase=True, anneal_strategy="LINEAR"),
+    ]
     for i in range(20):
         total = rng.randint(2, 500)
         pct = round(rng.uniform(0.05, 0.95), 3)
+        # PyTorch raises on these at step 0, or at total_steps with three phases.
         if pct * total == 1.0 or (2 * pct * total - 2) == total - 1:
             pct = 0.3
         groups = rng.randint(1, 3)
@@ -726,7 +769,12 @@ def override_cases(rng):
 
 
 def invalid_cases():
-    """Configurations PyTorch rejects, at construction or at a later step."""
+    """Configurations PyTorch rejects, at construction or at a later step.
+
+    lrsched refuses them, or ends the schedule at the step before (OneCycleLR
+    past total_steps, CyclicLR's overflows). The OneCycleLR cycles PyTorch
+    cannot finish are traced with their values, in one_cycle_lr_cases.
+    """
     bad = lambda name, spec, base_lrs=(0.1,), steps=50, metrics=None: case(
         name, spec, base_lrs, steps, metrics)
     return [
@@ -774,10 +822,10 @@ def invalid_cases():
                                                               "pct_start": -0.1}}),
         bad("one_cycle_first_phase_zero", {"one_cycle_lr": {"max_lr": [0.1], "total_steps": 10,
                                                             "pct_start": 0.1}}),
-        bad("one_cycle_last_phase_zero", {"one_cycle_lr": {"max_lr": [0.1], "total_steps": 40,
-                                                           "pct_start": 1.0}}),
-        bad("one_cycle_three_phase_last_zero", {"one_cycle_lr": {
-            "max_lr": [0.1], "total_steps": 9, "pct_start": 10 / 18, "three_phase": True}}),
+        bad("one_cycle_pct_start_1_total_steps_1", {"one_cycle_lr": {
+            "max_lr": [0.1], "total_steps": 1, "pct_start": 1.0}}),
+        bad("one_cycle_three_phase_pct_start_1_total_steps_1", {"one_cycle_lr": {
+            "max_lr": [0.1], "total_steps": 1, "pct_start": 1.0, "three_phase": True}}),
         bad("one_cycle_past_total_steps", {"one_cycle_lr": {"max_lr": [0.1],
                                                             "total_steps": 20}}),
         bad("one_cycle_list_length", {"one_cycle_lr": {"max_lr": [0.1, 0.2],
@@ -874,6 +922,13 @@ def main():
                 sys.exit(f"{family}/{c['name']}: PyTorch failed: {result}")
             values += len(result["lrs"]) + len(result["momentums"])
             c.update(lrs=pack_values(result["lrs"]), momentums=pack_values(result["momentums"]))
+            if c.pop("ends_by_raising", False):
+                end = run(c["spec"], c["base_lrs"], c["steps"] + 1, c["metrics"],
+                          c.get("overrides", ()))
+                if end.get("error_step") != c["steps"] + 1:
+                    sys.exit(f"{family}/{c['name']}: PyTorch did not raise at step "
+                             f"{c['steps'] + 1}: {end}")
+                c.update(end)
             records.append(c)
         write_jsonl_gz(os.path.join(OUT, f"{family}.jsonl.gz"), records)
         manifest["files"][f"{family}.jsonl.gz"] = {"cases": len(records), "values": values}

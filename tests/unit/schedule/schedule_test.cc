@@ -120,6 +120,25 @@ TEST(ScheduleTest, OneCycleLREndsAtTotalSteps) {
   EXPECT_FALSE(schedule->takes_metric());
 }
 
+// PyTorch divides by zero at total_steps when the last phase has zero length,
+// and at step 0 (in its constructor) when the first one has.
+TEST(ScheduleTest, OneCycleLRWarmingUpForTheWholeRunEndsBeforeTotalSteps) {
+  const auto warm_up_only = [](const std::string& fields) {
+    return Schedule::Create(
+        ParseSpec(
+            absl::StrCat(R"({"one_cycle_lr": {"max_lr": [0.1], "pct_start": 1, )", fields, "}}")),
+        {0.1});
+  };
+  auto two_phases = warm_up_only(R"("total_steps": 50)");
+  ASSERT_THAT(two_phases, IsOk());
+  EXPECT_EQ(two_phases->last_step(), 49);
+  auto three_phases = warm_up_only(R"("total_steps": 50, "three_phase": true)");
+  ASSERT_THAT(three_phases, IsOk());
+  EXPECT_EQ(three_phases->last_step(), 50);
+  EXPECT_THAT(warm_up_only(R"("total_steps": 1)"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at step 0")));
+}
+
 TEST(ScheduleTest, WarmupThenPlateauTakesMetricsOnlyFromTheLastMilestone) {
   auto schedule = Schedule::Create(
       ParseSpec(R"({"sequential_lr": {"schedulers": [{"linear_lr": {"total_iters": 3}},
