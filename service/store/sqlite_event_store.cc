@@ -118,6 +118,7 @@ SqliteEventStore::~SqliteEventStore() {
     writer_.join();
   }
   insert_.reset();
+  head_.reset();
   delete_job_.reset();
   savepoint_.reset();
   release_.reset();
@@ -137,6 +138,11 @@ absl::Status SqliteEventStore::Prepare() {
   auto insert = SqliteStatement::Prepare(
       db_, "INSERT INTO events (job_id, sequence, event) VALUES (?1, ?2, ?3)");
   if (!insert.ok()) return insert.status();
+  // One descent of the primary key: the row it finds is next to where the
+  // append's rows go, so the page is in cache for the insert anyway.
+  auto head = SqliteStatement::Prepare(
+      db_, "SELECT sequence FROM events WHERE job_id = ?1 ORDER BY sequence DESC LIMIT 1");
+  if (!head.ok()) return head.status();
   auto remove = SqliteStatement::Prepare(db_, "DELETE FROM events WHERE job_id = ?1");
   if (!remove.ok()) return remove.status();
   auto savepoint = SqliteStatement::Prepare(db_, "SAVEPOINT operation");
@@ -146,6 +152,7 @@ absl::Status SqliteEventStore::Prepare() {
   auto rollback_to = SqliteStatement::Prepare(db_, "ROLLBACK TO operation");
   if (!rollback_to.ok()) return rollback_to.status();
   insert_.emplace(*std::move(insert));
+  head_.emplace(*std::move(head));
   delete_job_.emplace(*std::move(remove));
   savepoint_.emplace(*std::move(savepoint));
   release_.emplace(*std::move(release));
@@ -195,12 +202,18 @@ void SqliteEventStore::WriterLoop() {
     const auto started = std::chrono::steady_clock::now();
     absl::Status transaction = Exec("BEGIN IMMEDIATE");
     for (const Operation& operation : batch) {
-      results.push_back(transaction.ok() ? Apply(operation) : transaction);
+      if (!transaction.ok()) {
+        results.push_back(transaction);
+        continue;
+      }
+      results.push_back(Apply(operation));
+      // SQLite may end the whole transaction itself on a full disk, an I/O
+      // error or no memory: the batch's earlier operations are gone too, and
+      // the later ones must not run outside a transaction.
+      if (!results.back().ok() && sqlite3_get_autocommit(db_)) transaction = results.back();
     }
-    if (transaction.ok()) {
-      transaction = Exec("COMMIT");
-      if (!transaction.ok()) Exec("ROLLBACK").IgnoreError();
-    }
+    if (transaction.ok()) transaction = Exec("COMMIT");
+    if (!transaction.ok() && !sqlite3_get_autocommit(db_)) Exec("ROLLBACK").IgnoreError();
     stats_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     stats_.batch_operations.Observe(static_cast<double>(batch.size()));
@@ -209,13 +222,14 @@ void SqliteEventStore::WriterLoop() {
       ++transactions_;
     }
     for (size_t i = 0; i < batch.size(); ++i) {
-      std::move(batch[i].done)(transaction.ok() ? results[i] : About(path_, transaction));
+      std::move(batch[i].done)(About(path_, transaction.ok() ? results[i] : transaction));
     }
   }
 }
 
 absl::Status SqliteEventStore::Apply(const Operation& operation) {
   if (operation.events.empty() && !operation.delete_job) return absl::OkStatus();
+  if (!operation.delete_job) LRSCHED_RETURN_IF_ERROR(CheckAppend(operation.events));
   LRSCHED_RETURN_IF_ERROR(savepoint_->Run());
   savepoint_->Reset();
   absl::Status status;
@@ -224,8 +238,10 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
     status = delete_job_->Run();
     delete_job_->Reset();
   } else {
+    status = CheckHead(operation.events.front());
     std::string blob;
     for (const v1::JobEvent& event : operation.events) {
+      if (!status.ok()) break;
       blob.clear();
       event.SerializeToString(&blob);
       insert_->BindText(1, event.job_id());
@@ -236,7 +252,6 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
       if (!status.ok()) {
         status = absl::Status(status.code(), absl::StrCat("job ", event.job_id(), " event ",
                                                           event.sequence(), ": ", status.message()));
-        break;
       }
     }
   }
@@ -246,7 +261,43 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
   }
   release_->Run().IgnoreError();
   release_->Reset();
-  return About(path_, status);
+  return status;
+}
+
+absl::Status SqliteEventStore::CheckAppend(const std::vector<v1::JobEvent>& events) {
+  const v1::JobEvent& first = events.front();
+  if (first.sequence() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("job ", first.job_id(), ": event sequence ",
+                                                   first.sequence(), " is not positive"));
+  }
+  for (size_t i = 1; i < events.size(); ++i) {
+    if (events[i].job_id() != first.job_id() ||
+        events[i].sequence() != first.sequence() + static_cast<int64_t>(i)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "job ", first.job_id(), ": an append holds one job's consecutive events, but event ",
+          first.sequence() + static_cast<int64_t>(i), " is job ", events[i].job_id(),
+          " event ", events[i].sequence()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Inside the transaction, so it sees what this batch wrote before and not
+// what a rolled-back savepoint did: an append queued behind a failed one of
+// its job finds the log short and fails too, rather than leaving a hole.
+absl::Status SqliteEventStore::CheckHead(const v1::JobEvent& first) {
+  head_->BindText(1, first.job_id());
+  auto row = head_->Step();
+  const int64_t head = row.ok() && *row ? head_->ColumnInt64(0) : 0;
+  head_->Reset();
+  if (!row.ok()) return row.status();
+  if (head == first.sequence() - 1) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "job ", first.job_id(), ": cannot append event ", first.sequence(),
+      head == 0 ? ": the job has no events, so it expected event 1"
+                : absl::StrCat(": its log ends at event ", head, ", so it expected event ",
+                               head + 1),
+      "; nothing of this append is stored"));
 }
 
 absl::Status SqliteEventStore::LoadAll(Visit visit) {

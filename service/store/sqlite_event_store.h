@@ -75,6 +75,11 @@ class SqliteEventStore final : public EventStore {
   // Runs one operation inside the open transaction, under its own savepoint
   // so that its failure leaves the others of the batch alone.
   absl::Status Apply(const Operation& operation);
+  // INVALID_ARGUMENT unless the events are one job's consecutive sequence.
+  static absl::Status CheckAppend(const std::vector<v1::JobEvent>& events);
+  // The compare of compare-and-append: FAILED_PRECONDITION unless the job's
+  // log ends right before `first`.
+  absl::Status CheckHead(const v1::JobEvent& first);
   absl::Status Exec(const char* sql);
   // Scans the jobs with ids in [first, end) (all when both are empty) on
   // connection `db`.
@@ -84,6 +89,7 @@ class SqliteEventStore final : public EventStore {
   const std::string path_;
   sqlite3* const db_;
   std::optional<SqliteStatement> insert_;
+  std::optional<SqliteStatement> head_;
   std::optional<SqliteStatement> delete_job_;
   std::optional<SqliteStatement> savepoint_;
   std::optional<SqliteStatement> release_;
