@@ -1,8 +1,12 @@
 #include "service/store/sqlite_event_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <future>
@@ -41,6 +45,83 @@ absl::Status CheckLocation(const std::string& path) {
   return absl::OkStatus();
 }
 
+constexpr char kCreateSchema[] =
+    "BEGIN;"
+    "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO schema_version VALUES (1);"
+    "CREATE TABLE events (job_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
+    " event BLOB NOT NULL, PRIMARY KEY (job_id, sequence)) WITHOUT ROWID;"
+    "COMMIT;";
+
+// Whether the state file is there, by the rule in sqlite_event_store.h. An
+// empty file is never one lrsched wrote (CreateStateFile makes it whole or
+// not at all), and a write-ahead log without its database holds changes to a
+// file that is gone: both mean the state is lost or elsewhere, not that this
+// is a first start.
+absl::StatusOr<bool> StateFileExists(const std::string& path) {
+  struct stat file;
+  if (stat(path.c_str(), &file) == 0) {
+    if (file.st_size > 0) return true;
+    return absl::FailedPreconditionError(
+        "the file is empty (0 bytes), so it holds no jobs: it was truncated or made by "
+        "another tool. Delete it to start afresh, or restore a backup (lrsched-backup)");
+  }
+  if (errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("cannot stat it: ", std::strerror(errno)));
+  }
+  std::error_code error;
+  if (std::filesystem::exists(path + "-wal", error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the file does not exist, but its write-ahead log ", path,
+        "-wal does: the state file was moved or deleted without it. Put the state file (or a "
+        "backup) back, or delete ", path, "-wal to start afresh"));
+  }
+  return false;
+}
+
+absl::Status SyncDirectoryOf(const std::string& path) {
+  const std::filesystem::path file(path);
+  const std::string directory = file.has_parent_path() ? file.parent_path().string() : ".";
+  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const std::string message = std::strerror(errno);
+    if (fd >= 0) close(fd);
+    return absl::InternalError(absl::StrCat("cannot sync directory ", directory, ": ", message));
+  }
+  close(fd);
+  return absl::OkStatus();
+}
+
+// Creates an empty state file at `path` as a whole: built under another name
+// and renamed, so that a crash during a first start leaves no file, rather
+// than an empty or half-made one that the next start would refuse.
+absl::Status CreateStateFile(const std::string& path) {
+  const std::string building = path + ".new";
+  // What a first start that died here left behind; the caller holds the lock.
+  for (const std::string& leftover : {building, building + "-journal"}) {
+    if (unlink(leftover.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(
+          absl::StrCat("cannot remove ", leftover, ": ", std::strerror(errno)));
+    }
+  }
+  sqlite3* db = nullptr;
+  int code = sqlite3_open_v2(building.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,
+                             nullptr);
+  if (code == SQLITE_OK) code = sqlite3_exec(db, kCreateSchema, nullptr, nullptr, nullptr);
+  absl::Status status =
+      code == SQLITE_OK ? absl::OkStatus() : SqliteError(db, code, "cannot create it");
+  sqlite3_close(db);
+  if (status.ok() && rename(building.c_str(), path.c_str()) != 0) {
+    status = absl::InternalError(absl::StrCat("cannot rename ", building, ": ", std::strerror(errno)));
+  }
+  if (!status.ok()) {
+    unlink(building.c_str());
+    return status;
+  }
+  return SyncDirectoryOf(path);
+}
+
 // One integer from a query, or nullopt when it returns no row.
 absl::StatusOr<std::optional<int64_t>> QueryInt(sqlite3* db, const char* sql) {
   auto statement = SqliteStatement::Prepare(db, sql);
@@ -56,46 +137,46 @@ absl::StatusOr<std::optional<int64_t>> QueryInt(sqlite3* db, const char* sql) {
 absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
     const std::string& path, const SqliteStoreOptions& options) {
   const bool in_memory = path == ":memory:";
-  if (!in_memory) LRSCHED_RETURN_IF_ERROR(About(path, CheckLocation(path)));
+  std::optional<StateFileLock> lock;
+  if (!in_memory) {
+    LRSCHED_RETURN_IF_ERROR(About(path, CheckLocation(path)));
+    auto acquired = StateFileLock::Acquire(path);
+    if (!acquired.ok()) return About(path, acquired.status());
+    lock.emplace(*std::move(acquired));
+    // Decided under the lock: no other server creates or changes the file now.
+    auto exists = StateFileExists(path);
+    if (!exists.ok()) return About(path, exists.status());
+    if (!*exists) LRSCHED_RETURN_IF_ERROR(About(path, CreateStateFile(path)));
+  }
   sqlite3* db = nullptr;
-  const int code = sqlite3_open_v2(path.c_str(), &db,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                                   nullptr);
+  const int code = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+          (in_memory ? SQLITE_OPEN_CREATE : 0),
+      nullptr);
   if (code != SQLITE_OK) {
     absl::Status status = SqliteError(db, code, "cannot open");
     sqlite3_close(db);
     return About(path, status);
   }
   auto store = std::unique_ptr<SqliteEventStore>(new SqliteEventStore(path, db));
+  store->lock_ = std::move(lock);
+  if (in_memory) LRSCHED_RETURN_IF_ERROR(store->Exec(kCreateSchema));
   // Read before writing anything: a file we cannot read stays as it is.
-  auto tables = QueryInt(db, "SELECT count(*) FROM sqlite_master");
-  if (!tables.ok()) return About(path, tables.status());
-  if (**tables == 0) {
-    LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(
-        "BEGIN;"
-        "CREATE TABLE schema_version (version INTEGER NOT NULL);"
-        "INSERT INTO schema_version VALUES (1);"
-        "CREATE TABLE events (job_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
-        " event BLOB NOT NULL, PRIMARY KEY (job_id, sequence)) WITHOUT ROWID;"
-        "COMMIT;")));
-  } else {
-    auto has_version = QueryInt(
-        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-    if (!has_version.ok()) return About(path, has_version.status());
-    if (**has_version == 0) {
-      return About(path, absl::FailedPreconditionError(
-                             "not an lrsched state file (no schema_version table); "
-                             "choose another --state"));
-    }
-    auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
-    if (!version.ok()) return About(path, version.status());
-    if (!version->has_value() || **version > kSchemaVersion) {
-      return About(path, absl::FailedPreconditionError(absl::StrCat(
-                             "written by a newer lrsched (schema version ",
-                             version->value_or(-1), "); this one reads up to version ",
-                             kSchemaVersion)));
-    }
+  auto has_version = QueryInt(
+      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!has_version.ok()) return About(path, has_version.status());
+  if (**has_version == 0) {
+    return About(path, absl::FailedPreconditionError(
+                           "not an lrsched state file (no schema_version table); "
+                           "choose another --state"));
+  }
+  auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
+  if (!version.ok()) return About(path, version.status());
+  if (!version->has_value() || **version > kSchemaVersion) {
+    return About(path, absl::FailedPreconditionError(absl::StrCat(
+                           "written by a newer lrsched (schema version ", version->value_or(-1),
+                           "); this one reads up to version ", kSchemaVersion)));
   }
   LRSCHED_RETURN_IF_ERROR(About(path, store->Exec("PRAGMA journal_mode = WAL")));
   LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(options.full_sync ? "PRAGMA synchronous = FULL"

@@ -342,5 +342,68 @@ TEST_F(SqliteEventStoreTest, AnEventThatDoesNotParseIsDataLoss) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("job a event 1 does not parse")));
 }
 
+TEST_F(SqliteEventStoreTest, ASecondStoreOnTheSameFileIsRefusedNamingTheFileAndThePid) {
+  const std::string path = PathOf("state.db");
+  auto first = SqliteEventStore::Open(path);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(AppendNow(**first, {Event("a", 1)}), IsOk());
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("state file ", path, ": in use")),
+                             HasSubstr(absl::StrCat("pid ", getpid())))));
+  // The lock leaves SQLite's readers alone: LoadAll reads on a second
+  // connection.
+  first->reset();
+  auto second = SqliteEventStore::Open(path);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(LoadAll(**second).size(), 1u);
+}
+
+TEST_F(SqliteEventStoreTest, AnEmptyFileIsRefusedAndStaysEmpty) {
+  const std::string path = PathOf("state.db");
+  std::ofstream{path};
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("state file ", path)),
+                             HasSubstr("empty (0 bytes)"), HasSubstr("Delete it to start afresh"),
+                             HasSubstr("restore a backup"))));
+  EXPECT_EQ(fs::file_size(path), 0u);
+}
+
+TEST_F(SqliteEventStoreTest, AWriteAheadLogWithoutItsFileIsRefused) {
+  const std::string path = PathOf("state.db");
+  // A server that dies leaves its write-ahead log; then the file alone is
+  // moved away.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto store = SqliteEventStore::Open(path);
+    _exit(store.ok() && AppendNow(**store, {Event("a", 1)}).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_GT(fs::file_size(path + "-wal"), 0u);
+  fs::rename(path, PathOf("moved.db"));
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("state file ", path)),
+                             HasSubstr(absl::StrCat("write-ahead log ", path, "-wal")))));
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(SqliteEventStoreTest, AFirstStartLeavesAWholeFileOrNone) {
+  const std::string path = PathOf("state.db");
+  // What a first start killed while building the file leaves behind.
+  std::ofstream(path + ".new") << "half";
+  {
+    auto store = SqliteEventStore::Open(path);
+    ASSERT_THAT(store, IsOk());
+  }
+  EXPECT_FALSE(fs::exists(path + ".new"));
+  EXPECT_GT(fs::file_size(path), 0u);
+  EXPECT_THAT(SqliteEventStore::Open(path), IsOk());
+}
+
 }  // namespace
 }  // namespace lrsched
