@@ -20,7 +20,11 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "host:port to serve gRPC on, plaintext (port 0 picks a free port). Env LRSCHED_LISTEN.");
 ABSL_FLAG(std::string, state, "lrsched-state.db",
-          "The SQLite file that keeps every job; ':memory:' keeps nothing. Env LRSCHED_STATE.");
+          "The SQLite file that keeps every job; ':memory:' keeps nothing. Created only when "
+          "neither it nor its write-ahead log (STATE-wal) exists; an empty (0-byte) file or a "
+          "STATE-wal without it is refused. One server per file: a second one is refused, naming "
+          "the pid in STATE.lock. Copy it while the server runs with lrsched-backup, not cp. Env "
+          "LRSCHED_STATE.");
 ABSL_FLAG(std::string, sync, "full",
           "full: an acknowledged change survives a power loss (an fsync per group commit); "
           "normal: it survives a crash of the server but maybe not of the machine, for more "

@@ -3,7 +3,13 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -11,7 +17,44 @@
 
 namespace lrsched {
 namespace {
+
 constexpr char kServiceName[] = "lrsched.v1.SchedulerService";
+
+// Why gRPC could not listen on `address` (host:port), found by binding it the
+// way gRPC does, since gRPC does not say; empty when that binds.
+std::string BindError(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "";
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), address.c_str() + colon + 1, &hints,
+                  &found) != 0) {
+    return "the address does not resolve";
+  }
+  int error = 0;
+  for (const addrinfo* at = found; at != nullptr && error == 0; at = at->ai_next) {
+    const int fd = socket(at->ai_family, at->ai_socktype | SOCK_CLOEXEC, at->ai_protocol);
+    if (fd < 0) continue;
+    // As gRPC: a port in TIME_WAIT after a restart is not in use.
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, at->ai_addr, at->ai_addrlen) != 0) error = errno;
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (error == EADDRINUSE) {
+    return "the address is in use: another process (another lrsched-server?) is listening there";
+  }
+  return error != 0 ? std::strerror(error) : "";
+}
+
 }  // namespace
 
 Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
@@ -37,6 +80,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default on Linux, which lets a second server
+  // bind the same port and take half of the connections: it must fail.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(&server->service_);
   if (options.metrics) {
@@ -49,7 +95,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    const std::string reason = BindError(options.listen);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, reason.empty() ? "" : ": ", reason));
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);

@@ -39,8 +39,10 @@ struct ServerOptions {
 class Server {
  public:
   // Opens the state file, rebuilds every job from it, then serves. The store's
-  // errors (see SqliteEventStore::Open) and DATA_LOSS for a log that does not
-  // replay name the file; UNAVAILABLE: the address cannot be bound.
+  // errors (see SqliteEventStore::Open: one server per state file, when a
+  // file is created) and DATA_LOSS for a log that does not replay name the
+  // file; UNAVAILABLE: the address cannot be bound, naming it and why (in
+  // use: the port is never shared with another process, SO_REUSEPORT off).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
 
   ~Server();

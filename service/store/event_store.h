@@ -32,12 +32,33 @@ class EventStore {
 
   virtual ~EventStore() = default;
 
-  // Appends events of one job, in sequence order. `done` runs once they are
-  // durable: OK, ALREADY_EXISTS if a (job id, sequence) is already stored
-  // (nothing of this append is stored then), or the storage error.
+  // Appends events of one job: consecutive sequence numbers, in order.
+  //
+  // A compare-and-append, the fence that keeps a job's log without holes:
+  // an append whose first event is N succeeds only if the job's stored log
+  // ends at event N-1 when it is written (N = 1: the job has no events), so
+  // once an append of a job fails, every later append of that job fails too,
+  // including those queued behind it, until the caller appends what is
+  // missing. A replicated store implements the same compare (a transaction
+  // on the job's head).
+  //
+  // `done` runs once the events are durable, with OK; FAILED_PRECONDITION
+  // naming the job and the sequence its log expected, when the log does not
+  // end at N-1 (an earlier append failed, event N is already stored, or the
+  // job exists and N = 1); INVALID_ARGUMENT when the events are not one
+  // job's consecutive sequence; or the storage error (RESOURCE_EXHAUSTED for
+  // a full disk). FAILED_PRECONDITION and INVALID_ARGUMENT store nothing of
+  // the append. A storage error stores nothing either as far as this store
+  // can tell; where the disk may still have taken the write (a failed fsync),
+  // the outcome is unknown until the log is read again, and the fence still
+  // holds: nothing of the job is stored after a hole.
+  //
+  // Appends and deletions take effect in the order of the calls, so a caller
+  // may queue a job's next append before the previous one is durable.
   virtual void Append(std::vector<v1::JobEvent> events, Done done) = 0;
 
-  // Removes every event of a job; `done` runs once that is durable.
+  // Removes every event of a job; `done` runs once that is durable. The
+  // job's next append then starts again at sequence 1.
   virtual void DeleteJob(std::string job_id, Done done) = 0;
 
   // Calls `visit` with each job's events in sequence order, once per job.

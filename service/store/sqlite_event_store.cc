@@ -1,8 +1,12 @@
 #include "service/store/sqlite_event_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <future>
@@ -41,6 +45,83 @@ absl::Status CheckLocation(const std::string& path) {
   return absl::OkStatus();
 }
 
+constexpr char kCreateSchema[] =
+    "BEGIN;"
+    "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO schema_version VALUES (1);"
+    "CREATE TABLE events (job_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
+    " event BLOB NOT NULL, PRIMARY KEY (job_id, sequence)) WITHOUT ROWID;"
+    "COMMIT;";
+
+// Whether the state file is there, by the rule in sqlite_event_store.h. An
+// empty file is never one lrsched wrote (CreateStateFile makes it whole or
+// not at all), and a write-ahead log without its database holds changes to a
+// file that is gone: both mean the state is lost or elsewhere, not that this
+// is a first start.
+absl::StatusOr<bool> StateFileExists(const std::string& path) {
+  struct stat file;
+  if (stat(path.c_str(), &file) == 0) {
+    if (file.st_size > 0) return true;
+    return absl::FailedPreconditionError(
+        "the file is empty (0 bytes), so it holds no jobs: it was truncated or made by "
+        "another tool. Delete it to start afresh, or restore a backup (lrsched-backup)");
+  }
+  if (errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("cannot stat it: ", std::strerror(errno)));
+  }
+  std::error_code error;
+  if (std::filesystem::exists(path + "-wal", error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the file does not exist, but its write-ahead log ", path,
+        "-wal does: the state file was moved or deleted without it. Put the state file (or a "
+        "backup) back, or delete ", path, "-wal to start afresh"));
+  }
+  return false;
+}
+
+absl::Status SyncDirectoryOf(const std::string& path) {
+  const std::filesystem::path file(path);
+  const std::string directory = file.has_parent_path() ? file.parent_path().string() : ".";
+  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const std::string message = std::strerror(errno);
+    if (fd >= 0) close(fd);
+    return absl::InternalError(absl::StrCat("cannot sync directory ", directory, ": ", message));
+  }
+  close(fd);
+  return absl::OkStatus();
+}
+
+// Creates an empty state file at `path` as a whole: built under another name
+// and renamed, so that a crash during a first start leaves no file, rather
+// than an empty or half-made one that the next start would refuse.
+absl::Status CreateStateFile(const std::string& path) {
+  const std::string building = path + ".new";
+  // What a first start that died here left behind; the caller holds the lock.
+  for (const std::string& leftover : {building, building + "-journal"}) {
+    if (unlink(leftover.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(
+          absl::StrCat("cannot remove ", leftover, ": ", std::strerror(errno)));
+    }
+  }
+  sqlite3* db = nullptr;
+  int code = sqlite3_open_v2(building.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,
+                             nullptr);
+  if (code == SQLITE_OK) code = sqlite3_exec(db, kCreateSchema, nullptr, nullptr, nullptr);
+  absl::Status status =
+      code == SQLITE_OK ? absl::OkStatus() : SqliteError(db, code, "cannot create it");
+  sqlite3_close(db);
+  if (status.ok() && rename(building.c_str(), path.c_str()) != 0) {
+    status = absl::InternalError(absl::StrCat("cannot rename ", building, ": ", std::strerror(errno)));
+  }
+  if (!status.ok()) {
+    unlink(building.c_str());
+    return status;
+  }
+  return SyncDirectoryOf(path);
+}
+
 // One integer from a query, or nullopt when it returns no row.
 absl::StatusOr<std::optional<int64_t>> QueryInt(sqlite3* db, const char* sql) {
   auto statement = SqliteStatement::Prepare(db, sql);
@@ -56,46 +137,46 @@ absl::StatusOr<std::optional<int64_t>> QueryInt(sqlite3* db, const char* sql) {
 absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
     const std::string& path, const SqliteStoreOptions& options) {
   const bool in_memory = path == ":memory:";
-  if (!in_memory) LRSCHED_RETURN_IF_ERROR(About(path, CheckLocation(path)));
+  std::optional<StateFileLock> lock;
+  if (!in_memory) {
+    LRSCHED_RETURN_IF_ERROR(About(path, CheckLocation(path)));
+    auto acquired = StateFileLock::Acquire(path);
+    if (!acquired.ok()) return About(path, acquired.status());
+    lock.emplace(*std::move(acquired));
+    // Decided under the lock: no other server creates or changes the file now.
+    auto exists = StateFileExists(path);
+    if (!exists.ok()) return About(path, exists.status());
+    if (!*exists) LRSCHED_RETURN_IF_ERROR(About(path, CreateStateFile(path)));
+  }
   sqlite3* db = nullptr;
-  const int code = sqlite3_open_v2(path.c_str(), &db,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                                   nullptr);
+  const int code = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+          (in_memory ? SQLITE_OPEN_CREATE : 0),
+      nullptr);
   if (code != SQLITE_OK) {
     absl::Status status = SqliteError(db, code, "cannot open");
     sqlite3_close(db);
     return About(path, status);
   }
   auto store = std::unique_ptr<SqliteEventStore>(new SqliteEventStore(path, db));
+  store->lock_ = std::move(lock);
+  if (in_memory) LRSCHED_RETURN_IF_ERROR(store->Exec(kCreateSchema));
   // Read before writing anything: a file we cannot read stays as it is.
-  auto tables = QueryInt(db, "SELECT count(*) FROM sqlite_master");
-  if (!tables.ok()) return About(path, tables.status());
-  if (**tables == 0) {
-    LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(
-        "BEGIN;"
-        "CREATE TABLE schema_version (version INTEGER NOT NULL);"
-        "INSERT INTO schema_version VALUES (1);"
-        "CREATE TABLE events (job_id TEXT NOT NULL, sequence INTEGER NOT NULL,"
-        " event BLOB NOT NULL, PRIMARY KEY (job_id, sequence)) WITHOUT ROWID;"
-        "COMMIT;")));
-  } else {
-    auto has_version = QueryInt(
-        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-    if (!has_version.ok()) return About(path, has_version.status());
-    if (**has_version == 0) {
-      return About(path, absl::FailedPreconditionError(
-                             "not an lrsched state file (no schema_version table); "
-                             "choose another --state"));
-    }
-    auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
-    if (!version.ok()) return About(path, version.status());
-    if (!version->has_value() || **version > kSchemaVersion) {
-      return About(path, absl::FailedPreconditionError(absl::StrCat(
-                             "written by a newer lrsched (schema version ",
-                             version->value_or(-1), "); this one reads up to version ",
-                             kSchemaVersion)));
-    }
+  auto has_version = QueryInt(
+      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!has_version.ok()) return About(path, has_version.status());
+  if (**has_version == 0) {
+    return About(path, absl::FailedPreconditionError(
+                           "not an lrsched state file (no schema_version table); "
+                           "choose another --state"));
+  }
+  auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
+  if (!version.ok()) return About(path, version.status());
+  if (!version->has_value() || **version > kSchemaVersion) {
+    return About(path, absl::FailedPreconditionError(absl::StrCat(
+                           "written by a newer lrsched (schema version ", version->value_or(-1),
+                           "); this one reads up to version ", kSchemaVersion)));
   }
   LRSCHED_RETURN_IF_ERROR(About(path, store->Exec("PRAGMA journal_mode = WAL")));
   LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(options.full_sync ? "PRAGMA synchronous = FULL"
@@ -118,6 +199,7 @@ SqliteEventStore::~SqliteEventStore() {
     writer_.join();
   }
   insert_.reset();
+  head_.reset();
   delete_job_.reset();
   savepoint_.reset();
   release_.reset();
@@ -137,6 +219,11 @@ absl::Status SqliteEventStore::Prepare() {
   auto insert = SqliteStatement::Prepare(
       db_, "INSERT INTO events (job_id, sequence, event) VALUES (?1, ?2, ?3)");
   if (!insert.ok()) return insert.status();
+  // One descent of the primary key: the row it finds is next to where the
+  // append's rows go, so the page is in cache for the insert anyway.
+  auto head = SqliteStatement::Prepare(
+      db_, "SELECT sequence FROM events WHERE job_id = ?1 ORDER BY sequence DESC LIMIT 1");
+  if (!head.ok()) return head.status();
   auto remove = SqliteStatement::Prepare(db_, "DELETE FROM events WHERE job_id = ?1");
   if (!remove.ok()) return remove.status();
   auto savepoint = SqliteStatement::Prepare(db_, "SAVEPOINT operation");
@@ -146,6 +233,7 @@ absl::Status SqliteEventStore::Prepare() {
   auto rollback_to = SqliteStatement::Prepare(db_, "ROLLBACK TO operation");
   if (!rollback_to.ok()) return rollback_to.status();
   insert_.emplace(*std::move(insert));
+  head_.emplace(*std::move(head));
   delete_job_.emplace(*std::move(remove));
   savepoint_.emplace(*std::move(savepoint));
   release_.emplace(*std::move(release));
@@ -195,12 +283,18 @@ void SqliteEventStore::WriterLoop() {
     const auto started = std::chrono::steady_clock::now();
     absl::Status transaction = Exec("BEGIN IMMEDIATE");
     for (const Operation& operation : batch) {
-      results.push_back(transaction.ok() ? Apply(operation) : transaction);
+      if (!transaction.ok()) {
+        results.push_back(transaction);
+        continue;
+      }
+      results.push_back(Apply(operation));
+      // SQLite may end the whole transaction itself on a full disk, an I/O
+      // error or no memory: the batch's earlier operations are gone too, and
+      // the later ones must not run outside a transaction.
+      if (!results.back().ok() && sqlite3_get_autocommit(db_)) transaction = results.back();
     }
-    if (transaction.ok()) {
-      transaction = Exec("COMMIT");
-      if (!transaction.ok()) Exec("ROLLBACK").IgnoreError();
-    }
+    if (transaction.ok()) transaction = Exec("COMMIT");
+    if (!transaction.ok() && !sqlite3_get_autocommit(db_)) Exec("ROLLBACK").IgnoreError();
     stats_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     stats_.batch_operations.Observe(static_cast<double>(batch.size()));
@@ -209,13 +303,14 @@ void SqliteEventStore::WriterLoop() {
       ++transactions_;
     }
     for (size_t i = 0; i < batch.size(); ++i) {
-      std::move(batch[i].done)(transaction.ok() ? results[i] : About(path_, transaction));
+      std::move(batch[i].done)(About(path_, transaction.ok() ? results[i] : transaction));
     }
   }
 }
 
 absl::Status SqliteEventStore::Apply(const Operation& operation) {
   if (operation.events.empty() && !operation.delete_job) return absl::OkStatus();
+  if (!operation.delete_job) LRSCHED_RETURN_IF_ERROR(CheckAppend(operation.events));
   LRSCHED_RETURN_IF_ERROR(savepoint_->Run());
   savepoint_->Reset();
   absl::Status status;
@@ -224,8 +319,10 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
     status = delete_job_->Run();
     delete_job_->Reset();
   } else {
+    status = CheckHead(operation.events.front());
     std::string blob;
     for (const v1::JobEvent& event : operation.events) {
+      if (!status.ok()) break;
       blob.clear();
       event.SerializeToString(&blob);
       insert_->BindText(1, event.job_id());
@@ -236,7 +333,6 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
       if (!status.ok()) {
         status = absl::Status(status.code(), absl::StrCat("job ", event.job_id(), " event ",
                                                           event.sequence(), ": ", status.message()));
-        break;
       }
     }
   }
@@ -246,7 +342,43 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
   }
   release_->Run().IgnoreError();
   release_->Reset();
-  return About(path_, status);
+  return status;
+}
+
+absl::Status SqliteEventStore::CheckAppend(const std::vector<v1::JobEvent>& events) {
+  const v1::JobEvent& first = events.front();
+  if (first.sequence() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("job ", first.job_id(), ": event sequence ",
+                                                   first.sequence(), " is not positive"));
+  }
+  for (size_t i = 1; i < events.size(); ++i) {
+    if (events[i].job_id() != first.job_id() ||
+        events[i].sequence() != first.sequence() + static_cast<int64_t>(i)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "job ", first.job_id(), ": an append holds one job's consecutive events, but event ",
+          first.sequence() + static_cast<int64_t>(i), " is job ", events[i].job_id(),
+          " event ", events[i].sequence()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Inside the transaction, so it sees what this batch wrote before and not
+// what a rolled-back savepoint did: an append queued behind a failed one of
+// its job finds the log short and fails too, rather than leaving a hole.
+absl::Status SqliteEventStore::CheckHead(const v1::JobEvent& first) {
+  head_->BindText(1, first.job_id());
+  auto row = head_->Step();
+  const int64_t head = row.ok() && *row ? head_->ColumnInt64(0) : 0;
+  head_->Reset();
+  if (!row.ok()) return row.status();
+  if (head == first.sequence() - 1) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "job ", first.job_id(), ": cannot append event ", first.sequence(),
+      head == 0 ? ": the job has no events, so it expected event 1"
+                : absl::StrCat(": its log ends at event ", head, ", so it expected event ",
+                               head + 1),
+      "; nothing of this append is stored"));
 }
 
 absl::Status SqliteEventStore::LoadAll(Visit visit) {

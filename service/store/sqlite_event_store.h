@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "service/store/event_store.h"
 #include "service/store/sqlite_statement.h"
+#include "service/store/state_file_lock.h"
 
 namespace lrsched {
 
@@ -39,12 +40,24 @@ class SqliteEventStore final : public EventStore {
   // The schema version this build writes and the newest it reads.
   static constexpr int64_t kSchemaVersion = 1;
 
-  // Opens the store at `path`, creating it if the file does not exist or is
-  // empty; ":memory:" keeps nothing. Never overwrites a file it cannot read.
-  // Errors name the file and the problem: NOT_FOUND (no such directory),
-  // PERMISSION_DENIED (read-only file or directory), DATA_LOSS (corrupt,
-  // truncated, or not a database), FAILED_PRECONDITION (not lrsched's, or
-  // written by a newer schema version).
+  // Opens the store at `path`; ":memory:" keeps nothing and takes no lock.
+  //
+  // One store per file: Open takes an exclusive lock (StateFileLock, the
+  // file `path`.lock) that the store holds until it is destroyed or the
+  // process dies, however it dies.
+  //
+  // When a state file is created, the one rule: only when neither `path` nor
+  // its write-ahead log `path`-wal exists (a first start). Open creates it
+  // whole (under another name, then renamed), so lrsched never leaves an
+  // empty state file; an existing empty (0-byte) file, or a `path`-wal
+  // without `path`, means the state is lost or elsewhere and is refused.
+  //
+  // Never changes a file it refuses. Errors name the file and the problem:
+  // NOT_FOUND (no such directory), PERMISSION_DENIED (read-only file or
+  // directory), DATA_LOSS (corrupt, truncated, or not a database),
+  // FAILED_PRECONDITION (locked by another process, naming its pid; empty;
+  // a -wal without its file; not lrsched's; or written by a newer schema
+  // version).
   static absl::StatusOr<std::unique_ptr<SqliteEventStore>> Open(
       const std::string& path, const SqliteStoreOptions& options = {});
 
@@ -75,6 +88,11 @@ class SqliteEventStore final : public EventStore {
   // Runs one operation inside the open transaction, under its own savepoint
   // so that its failure leaves the others of the batch alone.
   absl::Status Apply(const Operation& operation);
+  // INVALID_ARGUMENT unless the events are one job's consecutive sequence.
+  static absl::Status CheckAppend(const std::vector<v1::JobEvent>& events);
+  // The compare of compare-and-append: FAILED_PRECONDITION unless the job's
+  // log ends right before `first`.
+  absl::Status CheckHead(const v1::JobEvent& first);
   absl::Status Exec(const char* sql);
   // Scans the jobs with ids in [first, end) (all when both are empty) on
   // connection `db`.
@@ -83,7 +101,10 @@ class SqliteEventStore final : public EventStore {
 
   const std::string path_;
   sqlite3* const db_;
+  // Held until the destructor has closed the connection.
+  std::optional<StateFileLock> lock_;
   std::optional<SqliteStatement> insert_;
+  std::optional<SqliteStatement> head_;
   std::optional<SqliteStatement> delete_job_;
   std::optional<SqliteStatement> savepoint_;
   std::optional<SqliteStatement> release_;

@@ -1,5 +1,6 @@
 #include "tests/testing/server_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -10,7 +11,8 @@
 
 namespace lrsched::testing {
 
-ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> args)
+ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> args,
+                             const std::string& stderr_path)
     : args_(std::move(args)) {
   // Everything the child needs is built before fork: it may not allocate.
   std::string program = binary;
@@ -24,6 +26,10 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
     // A test or benchmark that dies must not leave its server behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out[1], STDOUT_FILENO);
+    if (!stderr_path.empty()) {
+      const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (err >= 0) dup2(err, STDERR_FILENO);
+    }
     close(out[0]);
     close(out[1]);
     execv(argv[0], argv.data());

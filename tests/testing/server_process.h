@@ -15,8 +15,10 @@ namespace lrsched::testing {
 
 class ServerProcess {
  public:
-  // Starts `binary` with `args` and waits for the line with its port.
-  ServerProcess(const std::string& binary, std::vector<std::string> args);
+  // Starts `binary` with `args` and waits for the line with its port (or
+  // its exit). Its stderr goes to `stderr_path` when given, else the test's.
+  ServerProcess(const std::string& binary, std::vector<std::string> args,
+                const std::string& stderr_path = "");
   // Kills the process if it is still running.
   ~ServerProcess();
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -22,6 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::lrsched::testing::IsOk;
 using ::lrsched::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class SqliteEventStoreTest : public ::testing::Test {
@@ -94,15 +96,53 @@ TEST_F(SqliteEventStoreTest, WhatIsAppendedIsLoadedAfterReopening) {
   EXPECT_EQ(jobs["a"].size(), 1u);
 }
 
-TEST_F(SqliteEventStoreTest, AnExistingSequenceIsAlreadyExistsAndStoresNothingOfThatAppend) {
-  auto store = SqliteEventStore::Open(PathOf("state.db"));
+// A storage failure in the middle of a group commit: the failed append is
+// rolled back to its savepoint, and an append of the same job queued behind
+// it in the same transaction must not commit on top of the hole.
+TEST_F(SqliteEventStoreTest, AnAppendFailingInsideABatchFencesItsJobsLaterAppends) {
+  const std::string path = PathOf("state.db");
+  { ASSERT_THAT(SqliteEventStore::Open(path), IsOk()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER fail BEFORE INSERT ON events WHEN NEW.job_id = 'a' AND "
+                         "NEW.sequence = 2 BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = SqliteEventStore::Open(path);
+    ASSERT_THAT(store, IsOk());
+    ASSERT_THAT(AppendNow(**store, {Event("a", 1)}), IsOk());
+    ASSERT_THAT(AppendNow(**store, {Event("b", 1)}), IsOk());
+    // The writer runs `done` callbacks itself: holding it in one makes the
+    // appends queued meanwhile one batch.
+    absl::Notification queued;
+    std::promise<absl::Status> holder;
+    (*store)->Append({Event("c", 1)}, [&](absl::Status status) {
+      queued.WaitForNotification();
+      holder.set_value(status);
+    });
+    std::promise<absl::Status> failed, behind, other;
+    (*store)->Append({Event("a", 2)}, [&](absl::Status status) { failed.set_value(status); });
+    (*store)->Append({Event("a", 3)}, [&](absl::Status status) { behind.set_value(status); });
+    (*store)->Append({Event("b", 2)}, [&](absl::Status status) { other.set_value(status); });
+    const int64_t transactions = (*store)->transactions();
+    queued.Notify();
+    ASSERT_THAT(holder.get_future().get(), IsOk());
+    EXPECT_THAT(failed.get_future().get(), StatusIs(absl::StatusCode::kAlreadyExists,
+                                                    HasSubstr("injected failure")));
+    EXPECT_THAT(behind.get_future().get(),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr(path), HasSubstr("job a"), HasSubstr("expected event 2"))));
+    EXPECT_THAT(other.get_future().get(), IsOk());
+    EXPECT_EQ((*store)->transactions(), transactions + 1) << "the three appends were one batch";
+  }
+  auto store = SqliteEventStore::Open(path);
   ASSERT_THAT(store, IsOk());
-  ASSERT_THAT(AppendNow(**store, {Event("a", 1), Event("a", 2)}), IsOk());
-  EXPECT_THAT(AppendNow(**store, {Event("a", 3), Event("a", 2, 9)}),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("job a event 2")));
   auto jobs = LoadAll(**store);
-  EXPECT_EQ(jobs["a"].size(), 2u);
-  EXPECT_EQ(jobs["a"][1].metric_reported().value(), 0);
+  EXPECT_EQ(jobs["a"].size(), 1u);
+  EXPECT_EQ(jobs["b"].size(), 2u);
 }
 
 TEST_F(SqliteEventStoreTest, DeletingAJobRemovesItsEvents) {
@@ -300,6 +340,69 @@ TEST_F(SqliteEventStoreTest, AnEventThatDoesNotParseIsDataLoss) {
   ASSERT_THAT(store, IsOk());
   EXPECT_THAT((*store)->LoadAll([](auto) { return absl::OkStatus(); }),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("job a event 1 does not parse")));
+}
+
+TEST_F(SqliteEventStoreTest, ASecondStoreOnTheSameFileIsRefusedNamingTheFileAndThePid) {
+  const std::string path = PathOf("state.db");
+  auto first = SqliteEventStore::Open(path);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(AppendNow(**first, {Event("a", 1)}), IsOk());
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("state file ", path, ": in use")),
+                             HasSubstr(absl::StrCat("pid ", getpid())))));
+  // The lock leaves SQLite's readers alone: LoadAll reads on a second
+  // connection.
+  first->reset();
+  auto second = SqliteEventStore::Open(path);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(LoadAll(**second).size(), 1u);
+}
+
+TEST_F(SqliteEventStoreTest, AnEmptyFileIsRefusedAndStaysEmpty) {
+  const std::string path = PathOf("state.db");
+  std::ofstream{path};
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("state file ", path)),
+                             HasSubstr("empty (0 bytes)"), HasSubstr("Delete it to start afresh"),
+                             HasSubstr("restore a backup"))));
+  EXPECT_EQ(fs::file_size(path), 0u);
+}
+
+TEST_F(SqliteEventStoreTest, AWriteAheadLogWithoutItsFileIsRefused) {
+  const std::string path = PathOf("state.db");
+  // A server that dies leaves its write-ahead log; then the file alone is
+  // moved away.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto store = SqliteEventStore::Open(path);
+    _exit(store.ok() && AppendNow(**store, {Event("a", 1)}).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_GT(fs::file_size(path + "-wal"), 0u);
+  fs::rename(path, PathOf("moved.db"));
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(absl::StrCat("state file ", path)),
+                             HasSubstr(absl::StrCat("write-ahead log ", path, "-wal")))));
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(SqliteEventStoreTest, AFirstStartLeavesAWholeFileOrNone) {
+  const std::string path = PathOf("state.db");
+  // What a first start killed while building the file leaves behind.
+  std::ofstream(path + ".new") << "half";
+  {
+    auto store = SqliteEventStore::Open(path);
+    ASSERT_THAT(store, IsOk());
+  }
+  EXPECT_FALSE(fs::exists(path + ".new"));
+  EXPECT_GT(fs::file_size(path), 0u);
+  EXPECT_THAT(SqliteEventStore::Open(path), IsOk());
 }
 
 }  // namespace

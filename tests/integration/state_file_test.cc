@@ -1,0 +1,108 @@
+// lrsched-server and its state file as an operator meets them: one server
+// per state file and per port, a refusal that names the file, the holder or
+// the address, and a restart after kill -9 that no stale lock blocks.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_server.h"
+
+namespace lrsched {
+namespace {
+
+namespace fs = std::filesystem;
+using ::lrsched::testing::IsOk;
+using ::lrsched::testing::ServerProcess;
+using ::lrsched::testing::StatusIs;
+using ::lrsched::testing::TestServer;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class StateFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/lrsched-state-file-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    directory_ = pattern;
+    state_ = (directory_ / "state.db").string();
+    errors_ = (directory_ / "stderr.txt").string();
+  }
+  void TearDown() override { fs::remove_all(directory_); }
+
+  std::string Errors() const {
+    std::ifstream in(errors_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  fs::path directory_;
+  std::string state_;
+  std::string errors_;
+};
+
+TEST_F(StateFileTest, ASecondServerOnTheFileIsRefusedAndAKilledOneIsReplacedAtOnce) {
+  auto first = std::make_unique<ServerProcess>(
+      LRSCHED_SERVER_BINARY, std::vector<std::string>{"--listen=127.0.0.1:0", "--state=" + state_});
+  const int port = first->port();
+  ASSERT_GT(port, 0);
+
+  ServerProcess second(LRSCHED_SERVER_BINARY,
+                       {"--listen=127.0.0.1:0", "--state=" + state_}, errors_);
+  EXPECT_EQ(second.port(), 0);
+  EXPECT_EQ(second.WaitForExit(absl::Seconds(30)), 1);
+  EXPECT_THAT(Errors(), AllOf(HasSubstr(absl::StrCat("state file ", state_, ": in use")),
+                              HasSubstr(absl::StrCat("pid ", first->pid())),
+                              HasSubstr(state_ + ".lock")));
+
+  // kill -9 leaves no lock behind: a new server takes the file, and the
+  // port, at once.
+  first->Signal(SIGKILL);
+  ASSERT_EQ(first->WaitForExit(absl::Seconds(30)), 128 + SIGKILL);
+  first = std::make_unique<ServerProcess>(
+      LRSCHED_SERVER_BINARY,
+      std::vector<std::string>{absl::StrCat("--listen=127.0.0.1:", port), "--state=" + state_});
+  EXPECT_EQ(first->port(), port);
+}
+
+TEST_F(StateFileTest, ASecondServerOnTheSamePortFailsNamingTheAddress) {
+  TestServer first;
+  const std::string address = absl::StrCat("127.0.0.1:", first.server().port());
+  ServerOptions options;
+  options.listen = address;
+  EXPECT_THAT(Server::Start(options),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr(absl::StrCat("cannot listen on ", address)),
+                             HasSubstr("another process"))));
+
+  ServerProcess second(LRSCHED_SERVER_BINARY, {"--listen=" + address, "--state=:memory:"},
+                       errors_);
+  EXPECT_EQ(second.WaitForExit(absl::Seconds(30)), 1);
+  EXPECT_THAT(Errors(), AllOf(HasSubstr(absl::StrCat("cannot listen on ", address)),
+                              HasSubstr("in use")));
+  // The first server still has every connection.
+  EXPECT_THAT(first.CreateJob(R"({"job_id": "a", "base_lrs": [0.1],
+                                  "spec": {"constant_lr": {}}})"),
+              IsOk());
+}
+
+TEST_F(StateFileTest, AnEmptyStateFileIsRefusedAndLeftAsItIs) {
+  std::ofstream{state_};
+  ServerProcess server(LRSCHED_SERVER_BINARY, {"--listen=127.0.0.1:0", "--state=" + state_},
+                       errors_);
+  EXPECT_EQ(server.WaitForExit(absl::Seconds(30)), 1);
+  EXPECT_THAT(Errors(), AllOf(HasSubstr(absl::StrCat("state file ", state_)),
+                              HasSubstr("empty (0 bytes)"), HasSubstr("Delete it")));
+  EXPECT_EQ(fs::file_size(state_), 0u);
+}
+
+}  // namespace
+}  // namespace lrsched
