@@ -524,8 +524,12 @@ Job::Finish Job::Commit(Callbacks released, Done done, absl::Status status, bool
                      durable = self->MarkDurable(sequence, handed_out, woken);
                    } else {
                      durable = absl::UnavailableError(absl::StrCat(
-                         "job ", self->id_, " could not record its state: ", durable.message()));
+                         "job ", self->id_, " could not record its state: ", durable.message(),
+                         "; retry"));
                      self->Close(durable);
+                     if (self->options_.observer != nullptr) {
+                       self->options_.observer->OnWriteFailed(self->id_);
+                     }
                    }
                    for (auto& wake : woken) std::move(wake)();
                    Run(released, durable);
@@ -672,6 +676,11 @@ void Job::Close(const absl::Status& status) {
   if (options_.observer != nullptr) options_.observer->OnClosed(id_, status);
   Run(released, status);
   for (auto& wake : watchers) std::move(wake)();
+}
+
+bool Job::closed() const {
+  MutexLock lock(&mu_);
+  return !closed_.ok();
 }
 
 void Job::Run(Callbacks& callbacks, const absl::Status& status) {

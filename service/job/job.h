@@ -56,6 +56,10 @@ class JobObserver {
   virtual ~JobObserver() = default;
   virtual void OnEvent(const v1::JobEvent& event) = 0;
   virtual void OnClosed(const std::string& job_id, const absl::Status& status) = 0;
+  // After OnClosed, when what closed the job is a write of its events that
+  // failed: its memory is then ahead of its log, and only a job rebuilt from
+  // the log may serve it again.
+  virtual void OnWriteFailed(const std::string& /*job_id*/) {}
 };
 
 struct JobOptions {
@@ -159,6 +163,7 @@ class Job : public std::enable_shared_from_this<Job> {
   // Closes the job for this process (server shutdown, a failed write):
   // parked Steps end with `status`, and so do later calls and event reads.
   void Close(const absl::Status& status);
+  bool closed() const;
 
   // What GetJob shows. Values and decisions only up to the durable
   // handed-out step: nothing an override could still change.

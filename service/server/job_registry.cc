@@ -20,27 +20,76 @@ absl::Status DamagedError(absl::string_view job_id, absl::string_view damage) {
 
 }  // namespace
 
+JobRegistry::JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store)
+    : max_jobs_(max_jobs),
+      observer_(this, job_options.observer),
+      job_options_([&] {
+        JobOptions options = job_options;
+        options.observer = &observer_;
+        return options;
+      }()),
+      store_(store) {}
+
 JobRegistry::Shard& JobRegistry::ShardOf(absl::string_view job_id) const {
   return shards_[absl::Hash<absl::string_view>()(job_id) % kShards];
 }
 
 absl::Status JobRegistry::Recover() {
   if (store_ == nullptr) return absl::OkStatus();
-  return store_->LoadAll([this](absl::Span<v1::JobEvent* const> events) -> absl::Status {
-    auto job = Job::Replay(events, job_options_, store_);
-    if (!job.ok()) {
-      const std::string id = events.empty() ? "" : events.front()->job_id();
-      if (job_options_.observer != nullptr) job_options_.observer->OnClosed(id, job.status());
-      MutexLock lock(&damaged_mu_);
-      damaged_.insert_or_assign(id, std::string(job.status().message()));
-      damaged_size_.store(damaged_.size(), std::memory_order_relaxed);
-      return absl::OkStatus();
-    }
-    Shard& shard = ShardOf((*job)->id());
-    MutexLock lock(&shard.mu);
-    shard.jobs.emplace((*job)->id(), *std::move(job));
-    size_.fetch_add(1, std::memory_order_relaxed);
+  const auto quarantine = [this](const std::string& job_id, absl::Status problem) {
+    observer_.OnClosed(job_id, problem);
+    MutexLock lock(&damaged_mu_);
+    damaged_.insert_or_assign(job_id, std::string(problem.message()));
+    damaged_size_.store(damaged_.size(), std::memory_order_relaxed);
     return absl::OkStatus();
+  };
+  return store_->LoadAll(
+      [&](absl::Span<v1::JobEvent* const> events) -> absl::Status {
+        auto job = Job::Replay(events, job_options_, store_);
+        if (!job.ok()) return quarantine(events.front()->job_id(), job.status());
+        Shard& shard = ShardOf((*job)->id());
+        MutexLock lock(&shard.mu);
+        shard.jobs.emplace((*job)->id(), *std::move(job));
+        size_.fetch_add(1, std::memory_order_relaxed);
+        return absl::OkStatus();
+      },
+      quarantine);
+}
+
+void JobRegistry::Revive(const std::string& job_id) {
+  MutexLock lock(&revive_mu_);
+  if (closing_ || store_ == nullptr) return;
+  store_->LoadJob(job_id, [this, job_id](
+                              absl::StatusOr<absl::Span<v1::JobEvent* const>> events) {
+    MutexLock revive_lock(&revive_mu_);
+    // Unreadable: the job stays closed, answering why.
+    if (closing_ || !events.ok()) return;
+    std::shared_ptr<Job> rebuilt;
+    absl::Status damage;
+    if (!events->empty()) {
+      auto job = Job::Replay(*events, job_options_, store_);
+      if (job.ok()) {
+        rebuilt = *std::move(job);
+      } else {
+        damage = job.status();
+      }
+    }
+    Shard& shard = ShardOf(job_id);
+    MutexLock shard_lock(&shard.mu);
+    auto it = shard.jobs.find(job_id);
+    // Deleted meanwhile, or rebuilt already by an earlier revival.
+    if (it == shard.jobs.end() || !it->second->closed()) return;
+    if (rebuilt != nullptr) {
+      it->second = std::move(rebuilt);
+      return;
+    }
+    shard.jobs.erase(it);
+    size_.fetch_sub(1, std::memory_order_relaxed);
+    if (!damage.ok()) {
+      MutexLock damaged_lock(&damaged_mu_);
+      damaged_.insert_or_assign(job_id, std::string(damage.message()));
+      damaged_size_.store(damaged_.size(), std::memory_order_relaxed);
+    }
   });
 }
 
@@ -168,6 +217,10 @@ std::vector<JobRegistry::Listed> JobRegistry::List(absl::string_view after, size
 }
 
 void JobRegistry::CloseAll(const absl::Status& status) {
+  {
+    MutexLock lock(&revive_mu_);
+    closing_ = true;
+  }
   for (Shard& shard : shards_) {
     std::vector<std::shared_ptr<Job>> jobs;
     {

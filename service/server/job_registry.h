@@ -25,9 +25,9 @@ namespace lrsched {
 
 class JobRegistry {
  public:
-  // Jobs keep their events in `store` (null: nowhere).
-  JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store)
-      : max_jobs_(max_jobs), job_options_(job_options), store_(store) {}
+  // Jobs keep their events in `store` (null: nowhere). A job closed by a
+  // failed write is rebuilt from its log (see Revive).
+  JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store);
 
   // Rebuilds every job from the store's logs. A job whose log does not
   // replay is quarantined (see Damage), not fatal: the others serve. The
@@ -65,7 +65,8 @@ class JobRegistry {
   // whether jobs follow.
   std::vector<Listed> List(absl::string_view after, size_t limit, bool* more) const;
 
-  // Closes every job (server shutdown); see Job::Close.
+  // Closes every job (server shutdown); see Job::Close. No job is rebuilt
+  // afterwards.
   void CloseAll(const absl::Status& status);
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }
@@ -80,7 +81,33 @@ class JobRegistry {
   // The job of `request`, new or existing; OK only if it matches the request.
   absl::Status CreateOrFind(const v1::CreateJobRequest& request, std::shared_ptr<Job>* found);
 
+  // Rebuilds a job closed by a failed write from what its log holds, once
+  // the store has applied what was queued before: the state every answer so
+  // far was given from (nothing leaves before it is durable). The job then
+  // serves again, and fails again if writes still fail. A job whose log
+  // holds nothing (its creation never became durable) is removed.
+  void Revive(const std::string& job_id);
+
+  // Passes the jobs' events on to the server's observer, and revives a job
+  // whose write failed.
+  class Observer final : public JobObserver {
+   public:
+    Observer(JobRegistry* registry, JobObserver* next) : registry_(registry), next_(next) {}
+    void OnEvent(const v1::JobEvent& event) override {
+      if (next_ != nullptr) next_->OnEvent(event);
+    }
+    void OnClosed(const std::string& job_id, const absl::Status& status) override {
+      if (next_ != nullptr) next_->OnClosed(job_id, status);
+    }
+    void OnWriteFailed(const std::string& job_id) override { registry_->Revive(job_id); }
+
+   private:
+    JobRegistry* const registry_;
+    JobObserver* const next_;
+  };
+
   const size_t max_jobs_;
+  Observer observer_;
   const JobOptions job_options_;
   EventStore* const store_;
   mutable std::array<Shard, kShards> shards_;
@@ -90,6 +117,9 @@ class JobRegistry {
   mutable Mutex damaged_mu_;
   absl::flat_hash_map<std::string, std::string> damaged_ ABSL_GUARDED_BY(damaged_mu_);
   std::atomic<size_t> damaged_size_{0};
+  // Orders revivals against CloseAll: none is queued after it.
+  Mutex revive_mu_;
+  bool closing_ ABSL_GUARDED_BY(revive_mu_) = false;
 };
 
 }  // namespace lrsched

@@ -102,6 +102,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, true);
+  // Not serving while the state file takes no writes (a full disk): a
+  // load balancer sends the trainers elsewhere, and they ride it out.
+  server->store_->SetHealthListener([health](const absl::Status& writes) {
+    health->SetServingStatus("", writes.ok());
+    health->SetServingStatus(kServiceName, writes.ok());
+  });
   return server;
 }
 
@@ -113,6 +119,7 @@ Server::~Server() {
 
 void Server::Shutdown(absl::Duration drain) {
   absl::call_once(shutdown_once_, [&] {
+    store_->SetHealthListener(nullptr);
     server_->GetHealthCheckService()->Shutdown();
     registry_.CloseAll(absl::UnavailableError("the server is shutting down; retry"));
     server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));

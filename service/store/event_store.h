@@ -14,12 +14,14 @@
 #ifndef LRSCHED_SERVICE_STORE_EVENT_STORE_H_
 #define LRSCHED_SERVICE_STORE_EVENT_STORE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "lrsched/v1/event.pb.h"
 #include "service/common/atomic_histogram.h"
@@ -67,7 +69,30 @@ class EventStore {
   // the first Append.
   // The events passed to `visit` live only during the call.
   using Visit = absl::FunctionRef<absl::Status(absl::Span<v1::JobEvent* const>)>;
-  virtual absl::Status LoadAll(Visit visit) = 0;
+  // With `damaged`, a job whose log cannot be read (an event that does not
+  // parse or does not match its key) is passed to it, with DATA_LOSS naming
+  // the event, instead of ending the load; its rows stay as they are.
+  using Damaged = absl::FunctionRef<absl::Status(const std::string& job_id, absl::Status)>;
+  virtual absl::Status LoadAll(Visit visit, Damaged damaged) = 0;
+  absl::Status LoadAll(Visit visit) {
+    return LoadAll(visit, [](const std::string&, absl::Status problem) { return problem; });
+  }
+
+  // Reads one job's events once every append and deletion queued before the
+  // call has taken effect, and passes them (none: no such job) to `done` on
+  // the store's thread; they live only during the call. For a job rebuilt
+  // while the server runs, e.g. after a failed write. Errors: the storage's,
+  // or DATA_LOSS for an event that does not parse.
+  using Loaded = absl::AnyInvocable<void(absl::StatusOr<absl::Span<v1::JobEvent* const>>) &&>;
+  virtual void LoadJob(std::string job_id, Loaded done) = 0;
+
+  // Told, on the store's thread, the outcome of a write whenever it differs
+  // from the previous one's: a storage error when writes start failing (a
+  // full disk), OK when they succeed again. A store whose writes fail tries
+  // again by itself now and then, so that it notices when they work again.
+  // Null stops the calls; once Set returns, none is running.
+  using HealthListener = std::function<void(const absl::Status&)>;
+  virtual void SetHealthListener(HealthListener listener) = 0;
 
   // Blocks until everything queued so far is durable or has failed.
   virtual void Flush() = 0;

@@ -242,16 +242,26 @@ absl::Status SqliteEventStore::Prepare() {
 }
 
 void SqliteEventStore::Append(std::vector<v1::JobEvent> events, Done done) {
-  Enqueue({std::move(events), std::nullopt, std::move(done)});
+  Enqueue({std::move(events), std::nullopt, std::nullopt, std::move(done), nullptr});
 }
 
 void SqliteEventStore::DeleteJob(std::string job_id, Done done) {
-  Enqueue({{}, std::move(job_id), std::move(done)});
+  Enqueue({{}, std::move(job_id), std::nullopt, std::move(done), nullptr});
+}
+
+void SqliteEventStore::LoadJob(std::string job_id, Loaded done) {
+  Enqueue({{}, std::nullopt, std::move(job_id), [](absl::Status) {}, std::move(done)});
+}
+
+void SqliteEventStore::SetHealthListener(HealthListener listener) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  listener_ = std::move(listener);
 }
 
 void SqliteEventStore::Flush() {
   std::promise<void> flushed;
-  Enqueue({{}, std::nullopt, [&flushed](absl::Status) { flushed.set_value(); }});
+  Enqueue({{}, std::nullopt, std::nullopt, [&flushed](absl::Status) { flushed.set_value(); },
+           nullptr});
   flushed.get_future().wait();
 }
 
@@ -274,7 +284,15 @@ void SqliteEventStore::WriterLoop() {
     std::deque<Operation> batch;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      // While writes fail, try one now and then: the store comes back by
+      // itself once there is room again, even if nobody writes.
+      if (failing_ && !wake_.wait_for(lock, std::chrono::seconds(1), ready)) {
+        lock.unlock();
+        ReportHealth(Probe());
+        continue;
+      }
+      wake_.wait(lock, ready);
       if (queue_.empty()) return;  // stopping, and everything is written
       batch.swap(queue_);
     }
@@ -302,10 +320,72 @@ void SqliteEventStore::WriterLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       ++transactions_;
     }
+    // A refused compare (FAILED_PRECONDITION) or a malformed append says
+    // nothing of the storage; every other error does.
+    absl::Status health = transaction;
+    for (const absl::Status& result : results) {
+      if (health.ok() && !result.ok() &&
+          result.code() != absl::StatusCode::kFailedPrecondition &&
+          result.code() != absl::StatusCode::kInvalidArgument) {
+        health = result;
+      }
+    }
+    if (batch.size() > 1 || !batch.front().events.empty() || batch.front().delete_job) {
+      ReportHealth(About(path_, health));
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       std::move(batch[i].done)(About(path_, transaction.ok() ? results[i] : transaction));
     }
+    // Reads after the commit: they see every write queued before them.
+    for (Operation& operation : batch) {
+      if (operation.load_job) Load(*operation.load_job, std::move(operation.loaded));
+    }
   }
+}
+
+void SqliteEventStore::ReportHealth(const absl::Status& status) {
+  if (status.ok() != failing_) return;
+  failing_ = !status.ok();
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_) listener_(status);
+}
+
+absl::Status SqliteEventStore::Probe() {
+  absl::Status status =
+      Exec("BEGIN IMMEDIATE; UPDATE schema_version SET version = version; COMMIT");
+  if (!status.ok() && !sqlite3_get_autocommit(db_)) Exec("ROLLBACK").IgnoreError();
+  return About(path_, status);
+}
+
+void SqliteEventStore::Load(const std::string& job_id, Loaded done) {
+  auto select = SqliteStatement::Prepare(
+      db_, "SELECT job_id, sequence, event FROM events WHERE job_id = ?1 ORDER BY sequence");
+  if (!select.ok()) {
+    std::move(done)(About(path_, select.status()));
+    return;
+  }
+  select->BindText(1, job_id);
+  google::protobuf::Arena arena;
+  std::vector<v1::JobEvent*> events;
+  while (true) {
+    auto row = select->Step();
+    if (!row.ok()) {
+      std::move(done)(About(path_, row.status()));
+      return;
+    }
+    if (!*row) break;
+    auto* event = google::protobuf::Arena::CreateMessage<v1::JobEvent>(&arena);
+    const absl::string_view blob = select->ColumnBlob(2);
+    if (!event->ParseFromArray(blob.data(), static_cast<int>(blob.size())) ||
+        event->job_id() != job_id || event->sequence() != select->ColumnInt64(1)) {
+      std::move(done)(About(path_, absl::DataLossError(absl::StrCat(
+                                       "job ", job_id, " event ", select->ColumnInt64(1),
+                                       " does not parse or does not match its key"))));
+      return;
+    }
+    events.push_back(event);
+  }
+  std::move(done)(absl::Span<v1::JobEvent* const>(events));
 }
 
 absl::Status SqliteEventStore::Apply(const Operation& operation) {
@@ -381,8 +461,8 @@ absl::Status SqliteEventStore::CheckHead(const v1::JobEvent& first) {
       "; nothing of this append is stored"));
 }
 
-absl::Status SqliteEventStore::LoadAll(Visit visit) {
-  if (path_ == ":memory:") return Scan(db_, "", "", visit);
+absl::Status SqliteEventStore::LoadAll(Visit visit, Damaged damaged) {
+  if (path_ == ":memory:") return Scan(db_, "", "", visit, damaged);
   // Parsing and replaying cost more than reading: split the jobs into halves
   // by id and scan each on its own connection and thread.
   auto ids = SqliteStatement::Prepare(
@@ -395,24 +475,24 @@ absl::Status SqliteEventStore::LoadAll(Visit visit) {
     if (!*row) break;
     first_ids.emplace_back(ids->ColumnText(0));
   }
-  if (first_ids.size() < 2) return Scan(db_, "", "", visit);
+  if (first_ids.size() < 2) return Scan(db_, "", "", visit, damaged);
   const std::string middle = first_ids[first_ids.size() / 2];
   absl::Status second_half;
   std::thread helper([&] {
     sqlite3* reader = nullptr;
     const int code = sqlite3_open_v2(path_.c_str(), &reader,
                                      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    second_half = code == SQLITE_OK ? Scan(reader, middle, "", visit)
+    second_half = code == SQLITE_OK ? Scan(reader, middle, "", visit, damaged)
                                     : About(path_, SqliteError(reader, code, "cannot open"));
     sqlite3_close(reader);
   });
-  const absl::Status first_half = Scan(db_, "", middle, visit);
+  const absl::Status first_half = Scan(db_, "", middle, visit, damaged);
   helper.join();
   return first_half.ok() ? second_half : first_half;
 }
 
 absl::Status SqliteEventStore::Scan(sqlite3* db, const std::string& first,
-                                    const std::string& end, Visit visit) {
+                                    const std::string& end, Visit visit, Damaged damaged) {
   // Rows with a job id before `first` (even one of events with no creation)
   // belong to the other half; a missing creation is caught by the replay.
   auto select = SqliteStatement::Prepare(
@@ -426,9 +506,13 @@ absl::Status SqliteEventStore::Scan(sqlite3* db, const std::string& first,
   // One arena per job: parsing allocates from it and frees it at once.
   auto arena = std::make_unique<google::protobuf::Arena>();
   std::vector<v1::JobEvent*> job;
+  // The job whose rows are being skipped after one that does not parse.
+  std::optional<std::string> skipping;
   while (true) {
     auto row = select->Step();
     if (!row.ok()) return About(path_, row.status());
+    if (skipping && *row && select->ColumnText(0) == *skipping) continue;
+    skipping.reset();
     if (!*row || (!job.empty() && select->ColumnText(0) != job.back()->job_id())) {
       if (!job.empty()) LRSCHED_RETURN_IF_ERROR(visit(job));
       job.clear();
@@ -440,9 +524,14 @@ absl::Status SqliteEventStore::Scan(sqlite3* db, const std::string& first,
     const int64_t sequence = select->ColumnInt64(1);
     if (!event->ParseFromArray(blob.data(), static_cast<int>(blob.size())) ||
         event->job_id() != select->ColumnText(0) || event->sequence() != sequence) {
-      return About(path_, absl::DataLossError(absl::StrCat(
-                              "job ", select->ColumnText(0), " event ", sequence,
-                              " does not parse or does not match its key")));
+      skipping = std::string(select->ColumnText(0));
+      LRSCHED_RETURN_IF_ERROR(damaged(
+          *skipping, About(path_, absl::DataLossError(absl::StrCat(
+                                      "job ", *skipping, " event ", sequence,
+                                      " does not parse or does not match its key")))));
+      job.clear();
+      arena = std::make_unique<google::protobuf::Arena>();
+      continue;
     }
     job.push_back(event);
   }

@@ -66,7 +66,10 @@ class SqliteEventStore final : public EventStore {
 
   void Append(std::vector<v1::JobEvent> events, Done done) override;
   void DeleteJob(std::string job_id, Done done) override;
-  absl::Status LoadAll(Visit visit) override;
+  using EventStore::LoadAll;
+  absl::Status LoadAll(Visit visit, Damaged damaged) override;
+  void LoadJob(std::string job_id, Loaded done) override;
+  void SetHealthListener(HealthListener listener) override;
   void Flush() override;
   const Stats* stats() const override { return &stats_; }
 
@@ -77,8 +80,10 @@ class SqliteEventStore final : public EventStore {
  private:
   struct Operation {
     std::vector<v1::JobEvent> events;  // an append, or
-    std::optional<std::string> delete_job;  // a deletion, or neither: a flush
+    std::optional<std::string> delete_job;  // a deletion, or
+    std::optional<std::string> load_job;    // a read (into `loaded`), or none: a flush
     Done done;
+    Loaded loaded;
   };
 
   SqliteEventStore(std::string path, sqlite3* db);
@@ -97,7 +102,13 @@ class SqliteEventStore final : public EventStore {
   // Scans the jobs with ids in [first, end) (all when both are empty) on
   // connection `db`.
   absl::Status Scan(sqlite3* db, const std::string& first, const std::string& end,
-                    Visit visit);
+                    Visit visit, Damaged damaged);
+  // Reads one job's events on the writer's connection, between transactions.
+  void Load(const std::string& job_id, Loaded done);
+  // Tells the listener the outcome of a write if it differs from the last.
+  void ReportHealth(const absl::Status& status);
+  // A small write, to find out whether writes work again.
+  absl::Status Probe();
 
   const std::string path_;
   sqlite3* const db_;
@@ -117,6 +128,10 @@ class SqliteEventStore final : public EventStore {
   std::deque<Operation> queue_;
   bool stopping_ = false;
   int64_t transactions_ = 0;
+  // Writer thread only: whether the last write failed.
+  bool failing_ = false;
+  std::mutex listener_mu_;
+  HealthListener listener_;
   Stats stats_;
   std::thread writer_;
 };

@@ -225,6 +225,33 @@ TEST_F(RestartTest, ALogThatReplaysDifferentlyQuarantinesThatJobAlone) {
   EXPECT_EQ(recreated->metric_history_size(), 0);
 }
 
+TEST_F(RestartTest, AnEventThatDoesNotParseQuarantinesThatJobAlone) {
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
+    ASSERT_THAT(server.CreateJob(R"({"job_id": "q", "base_lrs": [0.1],
+        "spec": {"step_lr": {"step_size": 2}}})"),
+                IsOk());
+    Report(server, 3, 0, 1.0);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.state.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE events SET event = x'ffffffff' WHERE job_id = 'p' AND "
+                             "sequence = 2", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::vector<std::string> stored = Rows(options_.state, "p");
+  TestServer server(options_);
+  EXPECT_EQ(server.server().recovered_jobs(), 1u);
+  EXPECT_THAT(server.Step("q", 0, 0), IsOk());
+  auto damaged = server.GetJob("p");
+  ASSERT_THAT(damaged, IsOk());
+  EXPECT_THAT(damaged->damaged(), HasSubstr("job p event 2 does not parse"));
+  EXPECT_THAT(server.Step("p", 0, 0),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("event 2 does not parse")));
+  EXPECT_EQ(Rows(options_.state, "p"), stored);
+}
+
 // A warm-up then ReduceLROnPlateau: steps before the plateau takes over are
 // computed without a metric, and replay must compute them too.
 TEST_F(RestartTest, AWarmUpThenPlateauJobComesBackAfterARestart) {

@@ -181,6 +181,27 @@ std::string StoreName(const ::testing::TestParamInfo<StoreFactory>& store) {
   return store.param.name;
 }
 
+TEST_P(EventStoreConformanceTest, LoadJobReadsOneJobAfterWhatWasQueuedBeforeIt) {
+  ASSERT_THAT(AppendNow({Event("a", 1)}), IsOk());
+  auto queued = Queue({Event("a", 2), Event("a", 3)});
+  std::promise<std::vector<int64_t>> loaded;
+  store_->LoadJob("a", [&](absl::StatusOr<absl::Span<v1::JobEvent* const>> events) {
+    std::vector<int64_t> sequences;
+    EXPECT_THAT(events.status(), IsOk());
+    if (events.ok()) {
+      for (const v1::JobEvent* event : *events) sequences.push_back(event->sequence());
+    }
+    loaded.set_value(sequences);
+  });
+  EXPECT_THAT(queued.get(), IsOk());
+  EXPECT_EQ(loaded.get_future().get(), (std::vector<int64_t>{1, 2, 3}));
+  std::promise<size_t> none;
+  store_->LoadJob("nope", [&](absl::StatusOr<absl::Span<v1::JobEvent* const>> events) {
+    none.set_value(events.ok() ? events->size() : 99);
+  });
+  EXPECT_EQ(none.get_future().get(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, EventStoreConformanceTest, ::testing::ValuesIn(kStores),
                          StoreName);
 

@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/store/sqlite_event_store.h"
+#include "tests/testing/small_disk.h"
 #include "tests/testing/status_matchers.h"
 
 namespace lrsched {
@@ -33,38 +34,13 @@ using ::testing::HasSubstr;
 class DiskFullTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/lrsched-disk-full-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    if (mount("lrsched-test", directory_.c_str(), "tmpfs", 0, "size=4m") != 0) {
-      GTEST_SKIP() << "cannot mount a 4 MiB tmpfs to fill (" << std::strerror(errno)
-                   << "): this test needs root or CAP_SYS_ADMIN";
-    }
-    mounted_ = true;
-    path_ = (directory_ / "state.db").string();
+    if (!disk_.mounted()) GTEST_SKIP() << disk_.why();
+    path_ = (disk_.path() / "state.db").string();
   }
-  void TearDown() override {
-    if (mounted_) umount2(directory_.c_str(), MNT_DETACH);
-    fs::remove_all(directory_);
-  }
+  void Fill(off_t slack) { disk_.Fill(slack); }
+  void MakeRoom() { disk_.MakeRoom(); }
 
-  // Fills the file system up to `slack` bytes.
-  void Fill(off_t slack) {
-    const int fd = open(filler().c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    ASSERT_GE(fd, 0);
-    const std::string chunk(64 * 1024, 'x');
-    off_t size = 0;
-    ssize_t written;
-    while ((written = write(fd, chunk.data(), chunk.size())) > 0) size += written;
-    EXPECT_EQ(errno, ENOSPC);
-    ASSERT_EQ(ftruncate(fd, size > slack ? size - slack : 0), 0);
-    close(fd);
-  }
-  void MakeRoom() { ASSERT_EQ(unlink(filler().c_str()), 0); }
-  std::string filler() const { return (directory_ / "filler").string(); }
-
-  fs::path directory_;
-  bool mounted_ = false;
+  ::lrsched::testing::SmallDisk disk_{"4m"};
   std::string path_;
 };
 
