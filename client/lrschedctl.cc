@@ -338,6 +338,14 @@ class Ctl {
       return kOk;
     }
     std::printf("job:              %s\n", job->job_id().c_str());
+    if (!job->damaged().empty()) {
+      // Nothing else of a damaged job is known: its log did not rebuild.
+      std::printf("damaged:          %s\n", job->damaged().c_str());
+      std::printf("                  (not served; its log is kept as it is; "
+                  "`lrschedctl delete %s` removes it)\n",
+                  job->job_id().c_str());
+      return kOk;
+    }
     std::printf("scheduler:        %s\n", SchedulerName(job->spec()).c_str());
     std::printf("workers:          %d (%s)\n", job->world_size(),
                 v1::Aggregation_Name(job->aggregation()).c_str());
@@ -397,6 +405,10 @@ class Ctl {
     std::printf("%-24s %-26s %7s %9s %-14s %7s\n", "JOB", "SCHEDULER", "WORKERS", "DECIDED",
                 "LR", "WAITING");
     for (const auto& job : all.jobs()) {
+      if (!job.damaged().empty()) {
+        std::printf("%-24s %-26s\n", job.job_id().c_str(), "DAMAGED (see get)");
+        continue;
+      }
       std::printf("%-24s %-26s %7d %9lld %-14s %7d\n", job.job_id().c_str(),
                   SchedulerName(job.spec()).c_str(), job.world_size(),
                   static_cast<long long>(job.decided_step()),

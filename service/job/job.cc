@@ -196,7 +196,7 @@ void Job::Advance(int64_t target) {
   }
 }
 
-void Job::Reserve(int64_t first, int64_t last, Callbacks& released) {
+void Job::RaiseHandedOut(int64_t first, int64_t last, Callbacks& released) {
   if (last <= handed_out_) return;
   const int64_t reserved = std::max(
       last, std::min({handed_out_ + options_.handed_out_chunk, decided_step(),
@@ -254,7 +254,7 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
           std::min({step + request.look_ahead(), decided_step(),
                     step + options_.history_window - 1, step + per_answer - 1});
       // Computes up to what it reserves: values leave only up to it.
-      Reserve(step, last, released);
+      RaiseHandedOut(step, last, released);
       response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
       for (int64_t s = step; s <= last; ++s) values_.Fill(s, response->add_values());
       if (last > durable_handed_out_) {
@@ -375,7 +375,7 @@ void Job::MaybeAggregate(Callbacks& released) {
   // Every worker asks for the decided step next: reserving it in this same
   // write also saves the write (an fsync with full sync) its first Step
   // would cost.
-  Reserve(schedule_.step(), schedule_.step(), released);
+  RaiseHandedOut(schedule_.step(), schedule_.step(), released);
 }
 
 // ---------------------------------------------------------------- overrides

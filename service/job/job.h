@@ -228,7 +228,7 @@ class Job : public std::enable_shared_from_this<Job> {
   // Raises the handed-out step to cover `last` (the last value an answer
   // about to be given states), a chunk ahead where the schedule is decided,
   // yet never so far that `first` leaves the retained window.
-  void Reserve(int64_t first, int64_t last, Callbacks& released)
+  void RaiseHandedOut(int64_t first, int64_t last, Callbacks& released)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Aggregates the pending step if every worker has reported it, and
   // reserves the step it decides, so that no override can change a value
