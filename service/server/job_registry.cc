@@ -68,6 +68,7 @@ absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
     *found = it->second;
     return it->second->MatchesCreation(created);
   }
+  if (absl::Status closed = this->closed(); !closed.ok()) return closed;
   if (size_.load(std::memory_order_relaxed) >= max_jobs_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the server holds its maximum of ", max_jobs_, " jobs; delete finished jobs"));
@@ -98,6 +99,10 @@ void JobRegistry::Delete(absl::string_view job_id, Job::Done done) {
       std::move(done)(absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist")));
       return;
     }
+    if (absl::Status closed = this->closed(); !closed.ok()) {
+      std::move(done)(closed);
+      return;
+    }
     job = std::move(it->second);
     shard.jobs.erase(it);
     size_.fetch_sub(1, std::memory_order_relaxed);
@@ -124,7 +129,14 @@ std::vector<std::shared_ptr<Job>> JobRegistry::List(absl::string_view after, siz
   return jobs;
 }
 
-void JobRegistry::CloseAll(const absl::Status& status) {
+absl::Status JobRegistry::closed() const {
+  return closed_.load(std::memory_order_acquire) ? closed_status_ : absl::OkStatus();
+}
+
+size_t JobRegistry::CloseAll(const absl::Status& status) {
+  closed_status_ = status;
+  closed_.store(true, std::memory_order_release);
+  size_t closed = 0;
   for (Shard& shard : shards_) {
     std::vector<std::shared_ptr<Job>> jobs;
     {
@@ -132,7 +144,9 @@ void JobRegistry::CloseAll(const absl::Status& status) {
       for (const auto& [id, job] : shard.jobs) jobs.push_back(job);
     }
     for (const auto& job : jobs) job->Close(status);
+    closed += jobs.size();
   }
+  return closed;
 }
 
 }  // namespace lrsched

@@ -52,8 +52,11 @@ class JobRegistry {
   std::vector<std::shared_ptr<Job>> List(absl::string_view after, size_t limit,
                                          bool* more) const;
 
-  // Closes every job (server shutdown); see Job::Close.
-  void CloseAll(const absl::Status& status);
+  // Closes every job (server shutdown; see Job::Close) and the registry
+  // itself: from now on creating or deleting a job fails with `status` too,
+  // so that no call can wait on a job that the shutdown did not close.
+  // Returns how many jobs it closed. Call it once.
+  size_t CloseAll(const absl::Status& status);
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }
 
@@ -66,12 +69,19 @@ class JobRegistry {
   Shard& ShardOf(absl::string_view job_id) const;
   // The job of `request`, new or existing; OK only if it matches the request.
   absl::Status CreateOrFind(const v1::CreateJobRequest& request, std::shared_ptr<Job>* found);
+  // The status of CloseAll once it has begun, else OK. Callers hold a shard's
+  // lock: CloseAll visits every shard after it sets the status, so a job
+  // added under a shard's lock is either seen by it or refused.
+  absl::Status closed() const;
 
   const size_t max_jobs_;
   const JobOptions job_options_;
   EventStore* const store_;
   mutable std::array<Shard, kShards> shards_;
   std::atomic<size_t> size_{0};
+  // Set once by CloseAll: closed_status_ first, then closed_.
+  absl::Status closed_status_;
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace lrsched

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -11,7 +12,12 @@
 
 namespace lrsched {
 namespace {
+
 constexpr char kServiceName[] = "lrsched.v1.SchedulerService";
+// How long before gRPC's drain deadline the server ends its own waiting
+// calls, so that their answers are on the wire before gRPC would cancel them.
+constexpr absl::Duration kEndAhead = absl::Milliseconds(100);
+
 }  // namespace
 
 Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
@@ -65,10 +71,20 @@ Server::~Server() {
 
 void Server::Shutdown(absl::Duration drain) {
   absl::call_once(shutdown_once_, [&] {
+    const absl::Time start = absl::Now();
+    drain = std::max(drain, absl::ZeroDuration());
+    const absl::Time deadline = start + drain;
     server_->GetHealthCheckService()->Shutdown();
-    registry_.CloseAll(absl::UnavailableError("the server is shutting down; retry"));
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+    drain_stats_.jobs_closed = static_cast<int64_t>(registry_.CloseAll(ShuttingDownError()));
+    // gRPC keeps taking calls meanwhile: they reach the closed jobs, which
+    // refuse them with UNAVAILABLE, rather than being cancelled by gRPC.
+    WaitingCalls& waiting = service_.waiting_calls();
+    waiting.AwaitNone(deadline - std::min(kEndAhead, drain / 2));
+    drain_stats_.calls_ended = waiting.EndAll();
+    server_->Shutdown(absl::ToChronoTime(deadline));
     store_->Flush();
+    drain_stats_.steps_ended = waiting.parked_steps_ended();
+    drain_stats_.duration = absl::Now() - start;
   });
 }
 
