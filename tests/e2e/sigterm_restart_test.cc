@@ -18,6 +18,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,10 +35,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "lrsched/client.h"
@@ -53,6 +53,10 @@ using ::lrsched::testing::FromJson;
 using ::lrsched::testing::ServerProcess;
 
 constexpr int kRestarts = 12;
+// Restart i happens at step kFirstHold + i * kSpacing + a seeded jitter below
+// kSpacing.
+constexpr int64_t kFirstHold = 2;
+constexpr int64_t kSpacing = 5;
 constexpr char kDrainTimeout[] = "2s";
 constexpr char kPlateauSpec[] =
     R"({"reduce_lr_on_plateau": {"patience": 2, "factor": 0.5, "cooldown": 1}})";
@@ -95,10 +99,12 @@ class RestartingServer {
   int port() const { return port_; }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
-  // SIGTERM; the server must drain and exit 0 within its drain timeout (and a
-  // margin for a loaded machine); then it starts again.
-  ::testing::AssertionResult Restart() {
+  // SIGTERM, then `after_signal` (the server drains meanwhile); the server
+  // must exit 0 within its drain timeout (and a margin for a loaded
+  // machine); then it starts again.
+  ::testing::AssertionResult Restart(const std::function<void()>& after_signal) {
     process_->Signal(SIGTERM);
+    after_signal();
     const int exit_status = process_->WaitForExit(absl::Seconds(20));
     if (exit_status != 0) {
       return ::testing::AssertionFailure() << "after SIGTERM the server exited " << exit_status;
@@ -253,24 +259,20 @@ class Workers {
   std::vector<std::thread> threads_;
 };
 
-// Restart i holds `laggard` before its report of a seeded step, waits until
-// it is there, lets a seeded few milliseconds pass, and sends SIGTERM; the
-// laggard is let go at a seeded moment: during the drain or after the
-// restart. Returns the steps held at.
-struct RestartPlan {
-  int64_t first_step = 2;
-  int64_t spacing = 5;
-};
-
+// kRestarts times: holds the worker `pick_laggard` names before its report
+// of a seeded step, waits until it is there, lets a seeded few milliseconds
+// pass and restarts the server; the laggard is let go at a seeded moment,
+// during the drain or after the restart. `before_restart` runs just before
+// each SIGTERM.
 ::testing::AssertionResult RestartAtRandom(RestartingServer& server, Gates& gates,
-                                           std::mt19937_64& random, const RestartPlan& plan,
+                                           std::mt19937_64& random,
                                            const std::function<int()>& pick_laggard,
                                            const std::function<void(int)>& before_restart) {
-  std::uniform_int_distribution<int64_t> jitter(0, plan.spacing - 1);
+  std::uniform_int_distribution<int64_t> jitter(0, kSpacing - 1);
   std::uniform_int_distribution<int> delay_ms(0, 15);
   std::bernoulli_distribution release_during_drain(0.5);
   for (int restart = 0; restart < kRestarts; ++restart) {
-    const int64_t hold = plan.first_step + restart * plan.spacing + jitter(random);
+    const int64_t hold = kFirstHold + restart * kSpacing + jitter(random);
     const int laggard = pick_laggard();
     gates.Set(laggard, hold);
     if (!gates.AwaitReached(laggard, hold)) {
@@ -281,8 +283,10 @@ struct RestartPlan {
     absl::SleepFor(absl::Milliseconds(delay_ms(random)));
     before_restart(restart);
     const bool early = release_during_drain(random);
-    if (early) gates.Set(laggard, Gates::kOpen);
-    if (auto restarted = server.Restart(); !restarted) {
+    if (auto restarted = server.Restart([&] {
+          if (early) gates.Set(laggard, Gates::kOpen);
+        });
+        !restarted) {
       return restarted << " (restart " << restart + 1 << ")";
     }
     if (!early) gates.Set(laggard, Gates::kOpen);
@@ -310,7 +314,7 @@ class SigtermRestartTest : public ::testing::Test {
 // times when `restarts`; their records by worker.
 constexpr int kPlateauRanks = 3;
 constexpr int kCyclicWorkers = 2;
-constexpr int64_t kPlateauLastStep = 2 + kRestarts * 5 + 8;
+constexpr int64_t kPlateauLastStep = kFirstHold + kRestarts * kSpacing + 8;
 constexpr int64_t kCyclicLastStep = 400;
 
 std::vector<Record> RunThreadWorkers(RestartingServer& server, std::mt19937_64* random) {
@@ -349,7 +353,7 @@ std::vector<Record> RunThreadWorkers(RestartingServer& server, std::mt19937_64* 
       std::uniform_int_distribution<int> rank(0, kPlateauRanks - 1);
       std::uniform_int_distribution<int64_t> cyclic_jitter(0, 20);
       EXPECT_TRUE(RestartAtRandom(
-          server, gates, *random, RestartPlan{}, [&] { return rank(*random); },
+          server, gates, *random, [&] { return rank(*random); },
           [&](int restart) {
             // The cyclic readers move on to a seeded step of their own.
             const int64_t limit =
@@ -401,14 +405,15 @@ std::string Read(const fs::path& path) {
 }
 
 constexpr int kTrainerRanks = 3;
-constexpr int kEpochs = 2 + kRestarts * 5 + 10;
+constexpr int kEpochs = kFirstHold + kRestarts * kSpacing + 10;
 constexpr char kTrainerPlateau[] = R"({"reduce_lr_on_plateau": {"patience": 1, "factor": 0.5}})";
 
 // Runs the trainer under mpirun on `job`; returns its exit status. A rank
-// that fails leaves the others waiting in MPI: `timeout` ends them.
+// that fails leaves the others waiting in MPI, and mpirun may not end then
+// even on SIGTERM: `timeout` ends it, by SIGKILL if need be.
 int Train(const std::string& address, const std::string& job, const fs::path& prefix) {
   const std::string command = absl::StrCat(
-      "timeout 90 ", MPIEXEC, " --oversubscribe --bind-to none -np ", kTrainerRanks, " ",
+      "timeout -k 5 90 ", MPIEXEC, " --oversubscribe --bind-to none -np ", kTrainerRanks, " ",
       LRSCHED_TRAINER_BINARY, " --server=", address, " --job=", job, " '--spec=",
       kTrainerPlateau, "' --epochs=", kEpochs,
       " --noise=4 --samples=1500 --hidden=8 --trace_out=", prefix.string(),
@@ -458,6 +463,7 @@ TEST_F(SigtermRestartTest, MpiTrainerRidesOutSigtermRestartsBitForBit) {
 
   Gates gates(1);
   const fs::path restarted = directory_ / "restarted";
+  const absl::Time start = absl::Now();
   int trainer_status = -1;
   {
     Workers workers(address, gates, {"restarted"});
@@ -470,9 +476,14 @@ TEST_F(SigtermRestartTest, MpiTrainerRidesOutSigtermRestartsBitForBit) {
     gates.Set(0, 0);
     Record ignored;
     workers.Start([&] { RunWorker(address, gate, gates, 0, &ignored); });
-    workers.Start([&] { trainer_status = Train(address, "restarted", restarted); });
-    ASSERT_TRUE(RestartAtRandom(
-        server, gates, random, RestartPlan{}, [] { return 0; }, [](int) {}));
+    workers.Start([&] {
+      trainer_status = Train(address, "restarted", restarted);
+      if (trainer_status != 0) {
+        gates.Fail(absl::InternalError(
+            absl::StrCat("lrsched-trainer exited with status ", trainer_status)));
+      }
+    });
+    ASSERT_TRUE(RestartAtRandom(server, gates, random, [] { return 0; }, [](int) {}));
     gates.Set(0, Gates::kOpen);
     workers.Join();
   }
@@ -487,6 +498,8 @@ TEST_F(SigtermRestartTest, MpiTrainerRidesOutSigtermRestartsBitForBit) {
               Read(absl::StrCat(reference.string(), ".rank", rank, ".bin")))
         << "rank " << rank;
   }
+  std::printf("%d SIGTERM restarts under %d trainer ranks, %d epochs, in %s\n", kRestarts,
+              kTrainerRanks, kEpochs, absl::FormatDuration(absl::Now() - start).c_str());
 }
 
 }  // namespace
