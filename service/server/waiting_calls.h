@@ -1,8 +1,8 @@
 // The service's unary calls that wait for their job to answer: a change (or a
 // Step that raises the handed-out step) waiting for the store to make it
 // durable. A draining server ends those still waiting at its deadline itself,
-// with a status the client can act on, so that gRPC never cancels one of
-// ours: a client takes CANCELLED for "cancelled by me" (see lrsched::Client).
+// so that gRPC never cancels one of ours: to most clients CANCELLED means
+// "the caller cancelled" and they give up, where UNAVAILABLE says "retry".
 //
 // A parked Step is not one of these: Job::Close ends it (and the Step's
 // reactor counts it here, for the drain's summary).
