@@ -6,15 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "client/grpc_status.h"
 
 namespace lrsched {
 namespace {
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
+using client_internal::Repeat;
 
 std::string Seconds(absl::Duration duration) {
   return absl::StrFormat("%.3fs", absl::ToDoubleSeconds(duration));
@@ -52,9 +49,10 @@ template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Call(
     grpc::Status (v1::SchedulerService::Stub::*method)(grpc::ClientContext*, const Request&,
                                                         Response*),
-    const Request& request, absl::Duration timeout, bool retry_deadline) {
+    const Request& request, absl::Duration timeout, bool idempotent) {
   const absl::Time give_up = absl::Now() + options_.give_up_after;
   while (true) {
+    // Never cancelled here: a CANCELLED comes from the server's side.
     grpc::ClientContext context;
     // Waits for the channel to (re)connect rather than failing at once.
     context.set_wait_for_ready(true);
@@ -62,10 +60,11 @@ absl::StatusOr<Response> Client::Call(
     Response response;
     const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (status.ok()) return response;
-    const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                           (retry_deadline &&
-                            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
-    if (!transient || absl::Now() >= give_up) return FromGrpc(status);
+    if (!client_internal::Transient(status,
+                                    idempotent ? Repeat::kIdempotent : Repeat::kIfNotApplied) ||
+        absl::Now() >= give_up) {
+      return client_internal::FromGrpcStatus(status);
+    }
   }
 }
 
@@ -82,6 +81,8 @@ absl::StatusOr<v1::Job> Client::GetJob(const std::string& job_id) {
 absl::Status Client::DeleteJob(const std::string& job_id) {
   v1::DeleteJobRequest request;
   request.set_job_id(job_id);
+  // Not repeated on an unknown outcome: a deletion that did happen would
+  // come back as NOT_FOUND.
   return Call(&v1::SchedulerService::Stub::DeleteJob, request, options_.call_timeout, false)
       .status();
 }
@@ -102,13 +103,16 @@ absl::StatusOr<v1::StepResponse> Client::Step(const std::string& job_id, int ran
 
 absl::StatusOr<v1::ReportMetricResponse> Client::ReportMetric(
     const v1::ReportMetricRequest& request) {
-  // Reports are idempotent per (rank, step): a retry is safe.
+  // Reports are idempotent per (rank, step): the same report again is
+  // acknowledged (once durable), so every transient outcome is retried.
   return Call(&v1::SchedulerService::Stub::ReportMetric, request, options_.call_timeout, true);
 }
 
 absl::StatusOr<v1::SetLearningRateResponse> Client::SetLearningRate(
     const v1::SetLearningRateRequest& request) {
-  // Not idempotent: a second override would stack; report a timeout instead.
+  // Not idempotent: a second override would stack. Repeated only when the
+  // server refused it (UNAVAILABLE); CANCELLED or DEADLINE_EXCEEDED leave
+  // the outcome unknown and come back to the caller, who can read the job.
   return Call(&v1::SchedulerService::Stub::SetLearningRate, request, options_.call_timeout,
               false);
 }

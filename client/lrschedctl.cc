@@ -30,6 +30,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "client/grpc_status.h"
 #include "client/svg_plot.h"
 #include "lrsched/client.h"
 #include "yaml-cpp/yaml.h"
@@ -492,10 +493,10 @@ class Ctl {
         if (event.has_deleted()) return kOk;
       }
       const grpc::Status status = reader->Finish();
-      const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE;
-      if (!transient || absl::Now() > give_up) {
-        return Fail("WatchJob", absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                             status.error_message()));
+      // Reading events again from the next sequence is harmless.
+      if (!client_internal::Transient(status, client_internal::Repeat::kIdempotent) ||
+          absl::Now() > give_up) {
+        return Fail("WatchJob", client_internal::FromGrpcStatus(status));
       }
       absl::SleepFor(absl::Milliseconds(200));
     }

@@ -172,8 +172,16 @@ int main(int argc, char** argv) {
            lrsched::LogLine()
                .Add("signal", strsignal(signal))
                .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
+  // The drain closes every job: one summary line below, not one per job.
+  log.StartShutdown(lrsched::ShuttingDownError());
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
   (*server)->Wait();
-  log.Info("server_stopped", lrsched::LogLine());
+  const lrsched::Server::DrainStats drained = (*server)->drain_stats();
+  log.Info("server_stopped",
+           lrsched::LogLine()
+               .Add("jobs_closed", drained.jobs_closed)
+               .Add("steps_ended", drained.steps_ended)
+               .Add("calls_ended", drained.calls_ended)
+               .Add("drain_seconds", absl::ToDoubleSeconds(drained.duration)));
   return 0;
 }

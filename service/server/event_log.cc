@@ -212,7 +212,13 @@ void EventLog::OnEvent(const v1::JobEvent& event) {
 }
 
 void EventLog::OnClosed(const std::string& job_id, const absl::Status& status) {
+  if (shutting_down_.load(std::memory_order_acquire) && status == closing_) return;
   Error("job_closed", LogLine().Add("job", job_id).Add("error", status.ToString()));
+}
+
+void EventLog::StartShutdown(const absl::Status& closing) {
+  closing_ = closing;
+  shutting_down_.store(true, std::memory_order_release);
 }
 
 }  // namespace lrsched

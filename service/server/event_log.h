@@ -5,6 +5,7 @@
 #ifndef LRSCHED_SERVICE_SERVER_EVENT_LOG_H_
 #define LRSCHED_SERVICE_SERVER_EVENT_LOG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -63,6 +64,11 @@ class EventLog : public JobObserver {
   void OnEvent(const v1::JobEvent& event) override;
   void OnClosed(const std::string& job_id, const absl::Status& status) override;
 
+  // The server is about to close every job with `closing` (a shutdown):
+  // from now on such a close is not logged, as it is no failure; the
+  // drain's summary line counts them. Call it once.
+  void StartShutdown(const absl::Status& closing);
+
  private:
   void Log(absl::string_view level, absl::string_view event, const LogLine& line);
   void WriterLoop();
@@ -76,6 +82,9 @@ class EventLog : public JobObserver {
   int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t written_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once, by StartShutdown: closing_ first, then shutting_down_.
+  absl::Status closing_;
+  std::atomic<bool> shutting_down_{false};
   std::thread writer_;
 };
 

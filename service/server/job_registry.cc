@@ -136,6 +136,7 @@ absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
     *found = it->second;
     return it->second->MatchesCreation(created);
   }
+  if (absl::Status closed = this->closed(); !closed.ok()) return closed;
   if (size_.load(std::memory_order_relaxed) >= max_jobs_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the server holds its maximum of ", max_jobs_, " jobs; delete finished jobs"));
@@ -182,6 +183,10 @@ void JobRegistry::Delete(absl::string_view job_id, Job::Done done) {
       std::move(done)(absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist")));
       return;
     }
+    if (absl::Status closed = this->closed(); !closed.ok()) {
+      std::move(done)(closed);
+      return;
+    }
     // Under the shard's lock: the removal of the log is queued to the store
     // before any job created under the same id can queue its creation.
     finish = it->second->Delete(std::move(done));
@@ -216,11 +221,18 @@ std::vector<JobRegistry::Listed> JobRegistry::List(absl::string_view after, size
   return jobs;
 }
 
-void JobRegistry::CloseAll(const absl::Status& status) {
+absl::Status JobRegistry::closed() const {
+  return closed_.load(std::memory_order_acquire) ? closed_status_ : absl::OkStatus();
+}
+
+size_t JobRegistry::CloseAll(const absl::Status& status) {
   {
     MutexLock lock(&revive_mu_);
     closing_ = true;
   }
+  closed_status_ = status;
+  closed_.store(true, std::memory_order_release);
+  size_t closed = 0;
   for (Shard& shard : shards_) {
     std::vector<std::shared_ptr<Job>> jobs;
     {
@@ -228,7 +240,9 @@ void JobRegistry::CloseAll(const absl::Status& status) {
       for (const auto& [id, job] : shard.jobs) jobs.push_back(job);
     }
     for (const auto& job : jobs) job->Close(status);
+    closed += jobs.size();
   }
+  return closed;
 }
 
 }  // namespace lrsched

@@ -65,9 +65,11 @@ class JobRegistry {
   // whether jobs follow.
   std::vector<Listed> List(absl::string_view after, size_t limit, bool* more) const;
 
-  // Closes every job (server shutdown); see Job::Close. No job is rebuilt
-  // afterwards.
-  void CloseAll(const absl::Status& status);
+  // Closes every job (server shutdown; see Job::Close) and the registry
+  // itself: from now on creating or deleting a job fails with `status` too,
+  // so that no call can wait on a job that the shutdown did not close, and
+  // no job is rebuilt. Returns how many jobs it closed. Call it once.
+  size_t CloseAll(const absl::Status& status);
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }
 
@@ -80,6 +82,10 @@ class JobRegistry {
   Shard& ShardOf(absl::string_view job_id) const;
   // The job of `request`, new or existing; OK only if it matches the request.
   absl::Status CreateOrFind(const v1::CreateJobRequest& request, std::shared_ptr<Job>* found);
+  // The status of CloseAll once it has begun, else OK. Callers hold a shard's
+  // lock: CloseAll visits every shard after it sets the status, so a job
+  // added under a shard's lock is either seen by it or refused.
+  absl::Status closed() const;
 
   // Rebuilds a job closed by a failed write from what its log holds, once
   // the store has applied what was queued before: the state every answer so
@@ -120,6 +126,9 @@ class JobRegistry {
   // Orders revivals against CloseAll: none is queued after it.
   Mutex revive_mu_;
   bool closing_ ABSL_GUARDED_BY(revive_mu_) = false;
+  // Set once by CloseAll: closed_status_ first, then closed_.
+  absl::Status closed_status_;
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace lrsched

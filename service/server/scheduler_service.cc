@@ -18,9 +18,19 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// A callback that finishes `reactor` with the status it is given.
-Job::Done FinishWith(grpc::ServerUnaryReactor* reactor) {
-  return [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); };
+using OnDrain = WaitingCalls::OnDrain;
+
+// The call of `reactor` as one of `waiting`, before it asks its job.
+std::shared_ptr<WaitingCalls::Call> Begin(WaitingCalls& waiting,
+                                          grpc::ServerUnaryReactor* reactor, OnDrain on_drain) {
+  return waiting.Begin(
+      [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); }, on_drain);
+}
+
+// The job's answer to `call`: finishes it with its status, unless the drain
+// ended it first.
+Job::Done FinishWith(std::shared_ptr<WaitingCalls::Call> call) {
+  return [call = std::move(call)](absl::Status status) { call->Finish(status); };
 }
 
 }  // namespace
@@ -30,10 +40,14 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
                                                           v1::Job* response) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  registry_.Create(*request, [reactor, response](absl::StatusOr<std::shared_ptr<Job>> job) {
-    if (job.ok()) (*job)->ToProto(v1::JOB_VIEW_FULL, response);
-    reactor->Finish(ToGrpcStatus(job.status()));
-  });
+  auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
+  registry_.Create(*request,
+                   [reactor, response, call](absl::StatusOr<std::shared_ptr<Job>> job) {
+                     if (!call->Claim()) return;
+                     if (job.ok()) (*job)->ToProto(v1::JOB_VIEW_FULL, response);
+                     reactor->Finish(ToGrpcStatus(job.status()));
+                   });
+  waiting_calls_.Wait(std::move(call));
   return reactor;
 }
 
@@ -83,7 +97,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerCo
                                                           v1::DeleteJobResponse* /*response*/) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  registry_.Delete(request->job_id(), FinishWith(reactor));
+  auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
+  registry_.Delete(request->job_id(), FinishWith(call));
+  waiting_calls_.Wait(std::move(call));
   return reactor;
 }
 
@@ -94,7 +110,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
-  return new StepReactor(*std::move(job), request, response);
+  return new StepReactor(*std::move(job), request, response, waiting_calls_);
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
@@ -104,7 +120,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (*job)->ReportMetric(*request, response, FinishWith(reactor));
+  auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
+  (*job)->ReportMetric(*request, response, FinishWith(call));
+  waiting_calls_.Wait(std::move(call));
   return reactor;
 }
 
@@ -115,7 +133,10 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetLearningRate(
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (*job)->SetLearningRate(*request, response->mutable_override(), FinishWith(reactor));
+  // An override is not idempotent: a drain must not invite a second one.
+  auto call = Begin(waiting_calls_, reactor, OnDrain::kUnknownOutcome);
+  (*job)->SetLearningRate(*request, response->mutable_override(), FinishWith(call));
+  waiting_calls_.Wait(std::move(call));
   return reactor;
 }
 
@@ -126,11 +147,14 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
   (*job)->SetWorldSize(request->world_size(),
-                       [reactor, response, job = *job](absl::Status status) {
+                       [reactor, response, call, job = *job](absl::Status status) {
+                         if (!call->Claim()) return;
                          if (status.ok()) job->ToProto(v1::JOB_VIEW_BASIC, response);
                          reactor->Finish(ToGrpcStatus(status));
                        });
+  waiting_calls_.Wait(std::move(call));
   return reactor;
 }
 

@@ -1,6 +1,8 @@
 // lrsched.v1.SchedulerService on gRPC's callback API: thin handlers that
 // validate the request, call the registry or the job, and finish. None of them
-// blocks: a Step that must wait parks a reactor on its job (ParkedStep).
+// blocks: a Step that must wait parks a reactor on its job (StepReactor), and
+// a call whose change must become durable first is one of waiting_calls()
+// until it is, so that a draining server can end it.
 #ifndef LRSCHED_SERVICE_SERVER_SCHEDULER_SERVICE_H_
 #define LRSCHED_SERVICE_SERVER_SCHEDULER_SERVICE_H_
 
@@ -11,6 +13,7 @@
 
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/server/job_registry.h"
+#include "service/server/waiting_calls.h"
 
 namespace lrsched {
 
@@ -20,6 +23,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
 
   // Step calls received so far.
   int64_t step_calls() const { return step_calls_.load(std::memory_order_relaxed); }
+  WaitingCalls& waiting_calls() { return waiting_calls_; }
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
                                       const v1::CreateJobRequest* request,
@@ -52,6 +56,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
 
  private:
   JobRegistry& registry_;
+  WaitingCalls waiting_calls_;
   std::atomic<int64_t> step_calls_{0};
 };
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -54,6 +55,9 @@ std::string BindError(const std::string& address) {
   }
   return error != 0 ? std::strerror(error) : "";
 }
+// How long before gRPC's drain deadline the server ends its own waiting
+// calls, so that their answers are on the wire before gRPC would cancel them.
+constexpr absl::Duration kEndAhead = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -120,10 +124,20 @@ Server::~Server() {
 void Server::Shutdown(absl::Duration drain) {
   absl::call_once(shutdown_once_, [&] {
     store_->SetHealthListener(nullptr);
+    const absl::Time start = absl::Now();
+    drain = std::max(drain, absl::ZeroDuration());
+    const absl::Time deadline = start + drain;
     server_->GetHealthCheckService()->Shutdown();
-    registry_.CloseAll(absl::UnavailableError("the server is shutting down; retry"));
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+    drain_stats_.jobs_closed = static_cast<int64_t>(registry_.CloseAll(ShuttingDownError()));
+    // gRPC keeps taking calls meanwhile: they reach the closed jobs, which
+    // refuse them with UNAVAILABLE, rather than being cancelled by gRPC.
+    WaitingCalls& waiting = service_.waiting_calls();
+    waiting.AwaitNone(deadline - std::min(kEndAhead, drain / 2));
+    drain_stats_.calls_ended = waiting.EndAll();
+    server_->Shutdown(absl::ToChronoTime(deadline));
     store_->Flush();
+    drain_stats_.steps_ended = waiting.parked_steps_ended();
+    drain_stats_.duration = absl::Now() - start;
   });
 }
 

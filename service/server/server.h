@@ -56,11 +56,33 @@ class Server {
   // Step calls received so far.
   int64_t step_calls() const { return service_.step_calls(); }
 
-  // Health turns NOT_SERVING, waiting Steps end with UNAVAILABLE, new calls
-  // are refused and calls in flight get until `drain` to finish. Idempotent.
+  // Drains the server within `drain`, so that a client can ride out the
+  // restart: health turns NOT_SERVING; every job closes, which ends parked
+  // Steps (and refuses later calls) with UNAVAILABLE (ShuttingDownError);
+  // calls waiting for the store get until shortly before `drain` runs out,
+  // then end with UNAVAILABLE too (DEADLINE_EXCEEDED for an override, whose
+  // outcome is unknown then); then gRPC stops taking calls and the store is
+  // flushed. Blocks until done; idempotent.
+  //
+  // No call of the service is ever cancelled. A call that reaches gRPC after
+  // it stopped taking calls, before the client saw the connection go away,
+  // never reaches the service: gRPC (1.51) cancels it itself, and the client
+  // sees CANCELLED (lrsched::Client retries it).
   void Shutdown(absl::Duration drain);
   // Blocks until the server has shut down.
   void Wait();
+
+  // What the drain did; complete once Shutdown has returned.
+  struct DrainStats {
+    // Jobs closed.
+    int64_t jobs_closed = 0;
+    // Parked Steps ended by their job's closing.
+    int64_t steps_ended = 0;
+    // Calls still waiting for the store when the drain ran out, ended.
+    int64_t calls_ended = 0;
+    absl::Duration duration;
+  };
+  DrainStats drain_stats() const { return drain_stats_; }
 
  private:
   Server(const ServerOptions& options, std::unique_ptr<EventStore> store);
@@ -75,6 +97,7 @@ class Server {
   size_t recovered_jobs_ = 0;
   absl::Duration recovery_time_;
   absl::once_flag shutdown_once_;
+  DrainStats drain_stats_;
 };
 
 }  // namespace lrsched

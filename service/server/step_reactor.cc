@@ -7,26 +7,33 @@
 namespace lrsched {
 
 StepReactor::StepReactor(std::shared_ptr<Job> job, const v1::StepRequest* request,
-                         v1::StepResponse* response)
-    : job_(std::move(job)), request_(request), response_(response) {
+                         v1::StepResponse* response, WaitingCalls& waiting)
+    : job_(std::move(job)), waiting_calls_(waiting), request_(request), response_(response) {
   Try();
 }
 
 void StepReactor::Try() {
-  // The reactor (and its reference to the job) may be gone once the job
-  // finishes it, even before Step() returns.
+  // The reactor (and its references) may be gone once the job finishes it,
+  // even before Step() returns.
   const std::shared_ptr<Job> job = job_;
+  WaitingCalls& waiting = waiting_calls_;
   response_->Clear();
-  job->Step(
-      *request_, response_, [this](absl::Status status) { FinishOnce(status); },
+  auto call = waiting.Begin([this](const absl::Status& status) { FinishOnce(status); },
+                            WaitingCalls::OnDrain::kRetry);
+  const Job::StepOutcome outcome = job->Step(
+      *request_, response_,
+      [call](absl::Status status) { call->Finish(status); },
       [this](absl::Status status) {
         if (status.ok()) {
           Try();
         } else {
+          // Only Job::Close ends a parked Step with an error.
+          waiting_calls_.CountParkedStepEnded();
           FinishOnce(status);
         }
       },
       &waiter_);
+  if (outcome == Job::StepOutcome::kAnswered) waiting.Wait(std::move(call));
 }
 
 void StepReactor::OnCancel() {

@@ -1,7 +1,8 @@
 // The reactor of a Step call. A decided step is answered at once (after the
-// handed-out step covering it is durable); an undecided one parks on the job
-// without holding a thread and finishes when the step is decided, the job
-// goes away, or the call is cancelled (its deadline included).
+// handed-out step covering it is durable: meanwhile it is one of the
+// WaitingCalls); an undecided one parks on the job without holding a thread
+// and finishes when the step is decided, the job goes away or is closed, or
+// the call is cancelled (its deadline included).
 #ifndef LRSCHED_SERVICE_SERVER_STEP_REACTOR_H_
 #define LRSCHED_SERVICE_SERVER_STEP_REACTOR_H_
 
@@ -12,14 +13,16 @@
 
 #include "lrsched/v1/scheduler_service.pb.h"
 #include "service/job/job.h"
+#include "service/server/waiting_calls.h"
 
 namespace lrsched {
 
 class StepReactor final : public grpc::ServerUnaryReactor {
  public:
-  // Asks the job at once; deletes itself when done.
+  // Asks the job at once; deletes itself when done. `waiting` must outlive
+  // the call.
   StepReactor(std::shared_ptr<Job> job, const v1::StepRequest* request,
-              v1::StepResponse* response);
+              v1::StepResponse* response, WaitingCalls& waiting);
 
   void OnCancel() override;
   void OnDone() override { delete this; }
@@ -31,6 +34,7 @@ class StepReactor final : public grpc::ServerUnaryReactor {
   void FinishOnce(const absl::Status& status);
 
   const std::shared_ptr<Job> job_;
+  WaitingCalls& waiting_calls_;
   const v1::StepRequest* const request_;
   v1::StepResponse* const response_;
   // The parked callback, stored by the job before it can run.

@@ -4,7 +4,9 @@
 # override_scheduled and job_deleted with the job and step, between
 # server_started (with the effective configuration) and server_stopped; the
 # text format carries the same; --log_level=error keeps them out; an unknown
-# format is refused.
+# format is refused. SIGTERM with a job open and a Step parked on it logs one
+# summary line (server_stopped with the jobs closed and the Steps ended), not
+# an error line per job.
 #
 # Usage: server_log_test.sh SERVER_BINARY LRSCHEDCTL BUF_BINARY
 set -euo pipefail
@@ -78,6 +80,37 @@ grep -Eq '^[0-9T:.-]+Z info learning_rate_reduced job=p step=2 metric=1 lrs=0.01
   "$work/text.log" || { cat "$work/text.log" >&2; fail "the text log has no reduction line"; }
 grep -q ' info job_deleted job=p$' "$work/text.log" || fail "the text log has no deletion"
 
+# The drain: job q stays open, and a Step waits on it for a metric.
+"$server_binary" --listen=127.0.0.1:0 --state="$work/drain.db" > "$work/drain.out" \
+  2> "$work/drain.log" &
+server_pid=$!
+for _ in $(seq 1 500); do
+  grep -q '(port [0-9]*)' "$work/drain.out" 2>/dev/null && break
+  sleep 0.01
+done
+port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/drain.out")
+[ -n "$port" ] || fail "the server did not start: $(cat "$work/drain.log")"
+"$ctl_binary" --server="127.0.0.1:$port" create q \
+  --spec='{"reduce_lr_on_plateau": {"patience": 0}}' --base_lrs=0.1 > /dev/null
+"$buf" curl --protocol grpc --http2-prior-knowledge --data '{"job_id": "q", "step": 1}' \
+  "http://127.0.0.1:$port/lrsched.v1.SchedulerService/Step" > "$work/step.out" 2>&1 &
+step_pid=$!
+for _ in $(seq 1 500); do
+  "$ctl_binary" --server="127.0.0.1:$port" get q | grep -q 'waiting Steps: *1$' && break
+  sleep 0.01
+done
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "the server exited $?"
+server_pid=""
+wait "$step_pid" || true
+grep -qi 'unavailable' "$work/step.out" || fail "the parked Step did not end UNAVAILABLE: $(cat "$work/step.out")"
+grep -Eq ' info server_stopped jobs_closed=1 steps_ended=1 calls_ended=0 drain_seconds=[0-9.e-]+$' \
+  "$work/drain.log" || { cat "$work/drain.log" >&2; fail "no drain summary"; }
+if grep -q 'job_closed' "$work/drain.log"; then
+  cat "$work/drain.log" >&2
+  fail "the drain logged a job_closed line"
+fi
+
 run quiet --log_level=error
 [ ! -s "$work/quiet.log" ] || { cat "$work/quiet.log" >&2; fail "--log_level=error logged"; }
 
@@ -86,4 +119,4 @@ if "$server_binary" --listen=127.0.0.1:0 --state=:memory: --log_format=xml \
   fail "--log_format=xml was accepted"
 fi
 grep -q 'log_format must be text or json' "$work/bad.log" || fail "no reason for refusing xml"
-echo "server_log_test: both formats carry a job's life; error level and bad format as expected"
+echo "server_log_test: both formats carry a job's life; one line sums up the drain; error level and bad format as expected"

@@ -1,12 +1,18 @@
 // lrsched::Client: a connection to an lrsched server.
 //
-// Every call has a deadline. Transient failures are retried: UNAVAILABLE by
-// gRPC's own retry policy (in the channel's service config, with exponential
-// back-off and jitter) and, past it, by the client until `give_up_after`, so
-// that a worker rides out a server restart; a Step that waits for an
-// undecided step is asked again when its wait runs out. Errors that retrying
-// cannot fix come back at once as absl::Status with the server's code and
-// message.
+// Every call has a deadline. Transient failures are retried, so that a
+// worker rides out a server restart (SIGTERM and drain, or a crash):
+// UNAVAILABLE by gRPC's own retry policy (in the channel's service config,
+// with exponential back-off and jitter) and, past it, by the client until
+// `give_up_after`. Idempotent calls (all but SetLearningRate and DeleteJob:
+// Step, ReportMetric, CreateJob, reads) are also repeated after CANCELLED
+// and DEADLINE_EXCEEDED: the client never cancels a call itself, so these
+// come from a server that shut down under the call, or a wait that ran out
+// (a Step waiting for an undecided step asks again every step_wait); asking
+// again is harmless. SetLearningRate and DeleteJob are repeated only after
+// UNAVAILABLE; they return CANCELLED and DEADLINE_EXCEEDED to the caller, as
+// the change may or may not have happened then (read the job). Errors that retrying cannot fix come back at once
+// as absl::Status with the server's code and message.
 //
 // Thread-safe: share one Client between threads.
 #ifndef LRSCHED_CLIENT_CLIENT_H_
@@ -73,7 +79,7 @@ class Client {
   absl::StatusOr<Response> Call(
       grpc::Status (v1::SchedulerService::Stub::*method)(grpc::ClientContext*, const Request&,
                                                           Response*),
-      const Request& request, absl::Duration timeout, bool retry_deadline);
+      const Request& request, absl::Duration timeout, bool idempotent);
 
   const ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;

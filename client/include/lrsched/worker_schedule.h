@@ -4,8 +4,11 @@
 //
 // It asks the server for a window of `look_ahead` steps at a time and serves
 // later steps from it, so a schedule without metrics costs about one RPC per
-// window. Through its Client it rides out server restarts. Not thread-safe:
-// one per worker and job.
+// window. Through its Client it rides out server restarts, a SIGTERM drain
+// included: Step and ReportMetric are idempotent per (rank, step), so every
+// transient outcome (UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED) is asked
+// again until the Client's give_up_after. Not thread-safe: one per worker and
+// job.
 #ifndef LRSCHED_CLIENT_WORKER_SCHEDULE_H_
 #define LRSCHED_CLIENT_WORKER_SCHEDULE_H_
 
@@ -35,7 +38,8 @@ class WorkerSchedule {
                  int64_t first_step = 0);
 
   // The rates of the next step. Blocks while that step is undecided (its
-  // metric not yet reported by every worker). The server's errors as they are.
+  // metric not yet reported by every worker) and while the server is away.
+  // The server's other errors as they are.
   absl::StatusOr<StepRates> Step();
 
   // Reports the metric of the step Step() gave last. FAILED_PRECONDITION
