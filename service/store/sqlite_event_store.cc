@@ -159,7 +159,7 @@ absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
     sqlite3_close(db);
     return About(path, status);
   }
-  auto store = std::unique_ptr<SqliteEventStore>(new SqliteEventStore(path, db));
+  auto store = std::unique_ptr<SqliteEventStore>(new SqliteEventStore(path, db, options.probe_interval));
   store->lock_ = std::move(lock);
   if (in_memory) LRSCHED_RETURN_IF_ERROR(store->Exec(kCreateSchema));
   // Read before writing anything: a file we cannot read stays as it is.
@@ -186,8 +186,8 @@ absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
   return store;
 }
 
-SqliteEventStore::SqliteEventStore(std::string path, sqlite3* db)
-    : path_(std::move(path)), db_(db) {}
+SqliteEventStore::SqliteEventStore(std::string path, sqlite3* db, absl::Duration probe_interval)
+    : path_(std::move(path)), db_(db), probe_interval_(probe_interval) {}
 
 SqliteEventStore::~SqliteEventStore() {
   if (writer_.joinable()) {
@@ -287,9 +287,14 @@ void SqliteEventStore::WriterLoop() {
       const auto ready = [this] { return stopping_ || !queue_.empty(); };
       // While writes fail, try one now and then: the store comes back by
       // itself once there is room again, even if nobody writes.
-      if (failing_ && !wake_.wait_for(lock, std::chrono::seconds(1), ready)) {
+      if (failing_ && !wake_.wait_for(lock, absl::ToChronoNanoseconds(probe_interval_), ready)) {
         lock.unlock();
-        ReportHealth(Probe());
+        absl::Status probed;
+        {
+          std::lock_guard<std::mutex> db_lock(db_mu_);
+          probed = Probe();
+        }
+        ReportHealth(probed);
         continue;
       }
       wake_.wait(lock, ready);
@@ -299,6 +304,7 @@ void SqliteEventStore::WriterLoop() {
     std::vector<absl::Status> results;
     results.reserve(batch.size());
     const auto started = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> db_lock(db_mu_);
     absl::Status transaction = Exec("BEGIN IMMEDIATE");
     for (const Operation& operation : batch) {
       if (!transaction.ok()) {
@@ -330,6 +336,7 @@ void SqliteEventStore::WriterLoop() {
         health = result;
       }
     }
+    db_lock.unlock();
     if (batch.size() > 1 || !batch.front().events.empty() || batch.front().delete_job) {
       ReportHealth(About(path_, health));
     }
@@ -338,7 +345,9 @@ void SqliteEventStore::WriterLoop() {
     }
     // Reads after the commit: they see every write queued before them.
     for (Operation& operation : batch) {
-      if (operation.load_job) Load(*operation.load_job, std::move(operation.loaded));
+      if (!operation.load_job) continue;
+      std::lock_guard<std::mutex> load_lock(db_mu_);
+      Load(*operation.load_job, std::move(operation.loaded));
     }
   }
 }
@@ -462,6 +471,7 @@ absl::Status SqliteEventStore::CheckHead(const v1::JobEvent& first) {
 }
 
 absl::Status SqliteEventStore::LoadAll(Visit visit, Damaged damaged) {
+  std::unique_lock<std::mutex> db_lock(db_mu_);
   if (path_ == ":memory:") return Scan(db_, "", "", visit, damaged);
   // Parsing and replaying cost more than reading: split the jobs into halves
   // by id and scan each on its own connection and thread.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "service/store/event_store.h"
 #include "service/store/sqlite_statement.h"
 #include "service/store/state_file_lock.h"
@@ -33,6 +34,9 @@ struct SqliteStoreOptions {
   // synchronous=FULL: an acknowledged event survives a power loss. NORMAL:
   // it survives a crash of the process, not necessarily of the machine.
   bool full_sync = true;
+  // While writes fail, how often the store tries a small one of its own, to
+  // notice (and tell its health listener) that they work again.
+  absl::Duration probe_interval = absl::Seconds(1);
 };
 
 class SqliteEventStore final : public EventStore {
@@ -86,7 +90,7 @@ class SqliteEventStore final : public EventStore {
     Loaded loaded;
   };
 
-  SqliteEventStore(std::string path, sqlite3* db);
+  SqliteEventStore(std::string path, sqlite3* db, absl::Duration probe_interval);
   absl::Status Prepare();
   void Enqueue(Operation operation);
   void WriterLoop();
@@ -112,6 +116,10 @@ class SqliteEventStore final : public EventStore {
 
   const std::string path_;
   sqlite3* const db_;
+  const absl::Duration probe_interval_;
+  // The connection is the writer thread's, but LoadAll reads on it too, and
+  // a failing store's probes may run at any time: one user at once.
+  std::mutex db_mu_;
   // Held until the destructor has closed the connection.
   std::optional<StateFileLock> lock_;
   std::optional<SqliteStatement> insert_;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -157,6 +158,41 @@ TEST_F(DiskFullTest, NoAppendOfAJobIsStoredAfterAFailedOneAndTheLogReplaysOnceSp
                 IsOk())
         << "job " << job;
   }
+}
+
+TEST_F(DiskFullTest, AFailingStoreTellsItsListenerAndNoticesByItselfWhenWritesWorkAgain) {
+  SqliteStoreOptions options;
+  options.probe_interval = absl::Milliseconds(10);
+  auto store = SqliteEventStore::Open(path_, options);
+  ASSERT_THAT(store, IsOk());
+  std::mutex mu;
+  std::vector<bool> told;
+  (*store)->SetHealthListener([&](const absl::Status& writes) {
+    std::lock_guard<std::mutex> lock(mu);
+    told.push_back(writes.ok());
+  });
+  Appends appends(**store);
+  ASSERT_THAT(appends.Now({Event("a", 1)}), IsOk());
+  Fill(/*slack=*/0);
+  EXPECT_THAT(appends.Now({Event("a", 2, 320 * 1024)}),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(path_)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(told, std::vector<bool>{false}) << "told once, before the append's callback";
+  }
+  // Nobody writes: the store's own probes find out that there is room.
+  MakeRoom();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (told.size() == 2) break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  (*store)->SetHealthListener(nullptr);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(told, (std::vector<bool>{false, true}));
 }
 
 }  // namespace

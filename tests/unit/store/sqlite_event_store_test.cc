@@ -117,12 +117,15 @@ TEST_F(SqliteEventStoreTest, AnAppendFailingInsideABatchFencesItsJobsLaterAppend
     ASSERT_THAT(AppendNow(**store, {Event("b", 1)}), IsOk());
     // The writer runs `done` callbacks itself: holding it in one makes the
     // appends queued meanwhile one batch.
-    absl::Notification queued;
+    absl::Notification holding, queued;
     std::promise<absl::Status> holder;
     (*store)->Append({Event("c", 1)}, [&](absl::Status status) {
+      holding.Notify();
       queued.WaitForNotification();
       holder.set_value(status);
     });
+    // Its transaction is counted before its callback runs.
+    holding.WaitForNotification();
     std::promise<absl::Status> failed, behind, other;
     (*store)->Append({Event("a", 2)}, [&](absl::Status status) { failed.set_value(status); });
     (*store)->Append({Event("a", 3)}, [&](absl::Status status) { behind.set_value(status); });
