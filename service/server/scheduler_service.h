@@ -6,9 +6,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
-#include <cstdint>
-
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/server/job_registry.h"
 
@@ -17,9 +14,6 @@ namespace lrsched {
 class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService {
  public:
   explicit SchedulerServiceImpl(JobRegistry& registry) : registry_(registry) {}
-
-  // Step calls received so far.
-  int64_t step_calls() const { return step_calls_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
                                       const v1::CreateJobRequest* request,
@@ -52,7 +46,6 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
 
  private:
   JobRegistry& registry_;
-  std::atomic<int64_t> step_calls_{0};
 };
 
 }  // namespace lrsched
