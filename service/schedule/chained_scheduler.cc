@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-
 namespace lrsched {
 
 ChainedScheduler::ChainedScheduler(std::vector<std::unique_ptr<Scheduler>> children)
@@ -27,26 +25,6 @@ int64_t ChainedScheduler::LastStep() const {
   int64_t last = kMaxStep;
   for (const auto& child : children_) last = std::min(last, child->LastStep());
   return last;
-}
-
-void ChainedScheduler::SaveState(v1::SchedulerState& state) const {
-  state.clear_children();
-  for (const auto& child : children_) child->SaveState(*state.add_children());
-}
-
-absl::Status ChainedScheduler::RestoreState(const v1::SchedulerState& state) {
-  if (state.children_size() != static_cast<int>(children_.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scheduler state: ", state.children_size(),
-                     " children for a ChainedScheduler of ", children_.size()));
-  }
-  for (size_t i = 0; i < children_.size(); ++i) {
-    if (absl::Status status = children_[i]->RestoreState(state.children(i));
-        !status.ok()) {
-      return status;
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace lrsched

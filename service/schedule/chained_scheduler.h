@@ -26,8 +26,6 @@ class ChainedScheduler final : public Scheduler {
     for (auto& child : children_) child->Scale(factor);
   }
   int64_t LastStep() const override;
-  void SaveState(v1::SchedulerState& state) const override;
-  absl::Status RestoreState(const v1::SchedulerState& state) override;
 
  private:
   std::vector<std::unique_ptr<Scheduler>> children_;

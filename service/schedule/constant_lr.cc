@@ -1,5 +1,7 @@
 #include "service/schedule/constant_lr.h"
 
+#include <cstddef>
+
 namespace lrsched {
 
 void ConstantLR::Update(ParamGroups& groups) {

@@ -3,8 +3,6 @@
 #include <cmath>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
-
 namespace lrsched {
 namespace {
 constexpr double kPi = 3.141592653589793;  // Python's math.pi
@@ -47,26 +45,6 @@ void CosineAnnealingWarmRestarts::Update(ParamGroups& groups) {
   for (size_t g = 0; g < groups.lrs.size(); ++g) {
     groups.lrs[g] = eta_min_ + (base_lrs_[g] - eta_min_) * cosine / 2;
   }
-}
-
-void CosineAnnealingWarmRestarts::SaveState(v1::SchedulerState& state) const {
-  EpochScheduler::SaveState(state);
-  state.set_t_cur(t_cur_);
-  state.set_t_i(t_i_);
-}
-
-absl::Status CosineAnnealingWarmRestarts::RestoreState(const v1::SchedulerState& state) {
-  if (state.t_i() < 1 || state.t_cur() < -1 || state.t_cur() >= state.t_i()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scheduler state: t_cur ", state.t_cur(), " and t_i ",
-                     state.t_i(), " do not satisfy -1 <= t_cur < t_i"));
-  }
-  if (absl::Status status = EpochScheduler::RestoreState(state); !status.ok()) {
-    return status;
-  }
-  t_cur_ = state.t_cur();
-  t_i_ = state.t_i();
-  return absl::OkStatus();
 }
 
 }  // namespace lrsched

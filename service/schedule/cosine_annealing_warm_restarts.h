@@ -22,8 +22,6 @@ class CosineAnnealingWarmRestarts final : public EpochScheduler {
     EpochScheduler::Scale(factor);
     eta_min_ *= factor;
   }
-  void SaveState(v1::SchedulerState& state) const override;
-  absl::Status RestoreState(const v1::SchedulerState& state) override;
 
  protected:
   void Update(ParamGroups& groups) override;

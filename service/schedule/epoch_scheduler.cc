@@ -1,7 +1,5 @@
 #include "service/schedule/epoch_scheduler.h"
 
-#include "absl/strings/str_cat.h"
-
 namespace lrsched {
 
 void EpochScheduler::ClaimInitialLrs(ParamGroups& groups) {
@@ -29,20 +27,6 @@ void EpochScheduler::Restart(ParamGroups& groups) {
 
 void EpochScheduler::Scale(double factor) {
   for (double& base_lr : base_lrs_) base_lr *= factor;
-}
-
-void EpochScheduler::SaveState(v1::SchedulerState& state) const {
-  state.set_last_epoch(last_epoch_);
-}
-
-absl::Status EpochScheduler::RestoreState(const v1::SchedulerState& state) {
-  if (state.last_epoch() < -1 || state.last_epoch() > LastStep()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scheduler state: last_epoch ", state.last_epoch(),
-                     " is outside [-1, ", LastStep(), "]"));
-  }
-  last_epoch_ = state.last_epoch();
-  return absl::OkStatus();
 }
 
 }  // namespace lrsched

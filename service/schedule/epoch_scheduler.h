@@ -17,8 +17,6 @@ class EpochScheduler : public Scheduler {
   void Restart(ParamGroups& groups) override;
   void UndoInitialStep() override { --last_epoch_; }
   void Scale(double factor) override;
-  void SaveState(v1::SchedulerState& state) const override;
-  absl::Status RestoreState(const v1::SchedulerState& state) override;
 
  protected:
   // get_lr() at last_epoch_, writing the groups it returns.

@@ -5,8 +5,6 @@
 #include <limits>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-
 namespace lrsched {
 
 ReduceLROnPlateau::ReduceLROnPlateau(Params params)
@@ -26,7 +24,6 @@ bool ReduceLROnPlateau::IsBetter(double metric) const {
 }
 
 void ReduceLROnPlateau::Step(ParamGroups& groups, double metric) {
-  ++last_epoch_;
   if (IsBetter(metric)) {
     best_ = metric;
     num_bad_epochs_ = 0;
@@ -47,29 +44,6 @@ void ReduceLROnPlateau::Step(ParamGroups& groups, double metric) {
     cooldown_counter_ = params_.cooldown;
     num_bad_epochs_ = 0;
   }
-}
-
-void ReduceLROnPlateau::SaveState(v1::SchedulerState& state) const {
-  state.set_last_epoch(last_epoch_);
-  state.set_best(best_);
-  state.set_num_bad_epochs(num_bad_epochs_);
-  state.set_cooldown_counter(cooldown_counter_);
-}
-
-absl::Status ReduceLROnPlateau::RestoreState(const v1::SchedulerState& state) {
-  if (state.num_bad_epochs() < 0 || state.num_bad_epochs() > params_.patience ||
-      state.cooldown_counter() < 0 || state.cooldown_counter() > params_.cooldown) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scheduler state: num_bad_epochs ", state.num_bad_epochs(),
-        " or cooldown_counter ", state.cooldown_counter(),
-        " is outside the spec's patience ", params_.patience, " and cooldown ",
-        params_.cooldown));
-  }
-  last_epoch_ = state.last_epoch();
-  best_ = state.best();
-  num_bad_epochs_ = state.num_bad_epochs();
-  cooldown_counter_ = state.cooldown_counter();
-  return absl::OkStatus();
 }
 
 }  // namespace lrsched

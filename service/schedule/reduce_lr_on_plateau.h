@@ -31,7 +31,8 @@ class ReduceLROnPlateau final : public Scheduler {
   void Step(ParamGroups& groups, double metric) override;
   // Never called: ReduceLROnPlateau cannot take over at a milestone.
   void Restart(ParamGroups& /*groups*/) override {}
-  void UndoInitialStep() override { --last_epoch_; }
+  // PyTorch's last_epoch here changes no rate, so it is not kept.
+  void UndoInitialStep() override {}
   bool NextStepTakesMetric() const override { return true; }
   bool TakesMetric() const override { return true; }
   int64_t FirstMetricStep() const override { return 0; }
@@ -39,8 +40,6 @@ class ReduceLROnPlateau final : public Scheduler {
   void Scale(double factor) override {
     for (double& min_lr : params_.min_lrs) min_lr *= factor;
   }
-  void SaveState(v1::SchedulerState& state) const override;
-  absl::Status RestoreState(const v1::SchedulerState& state) override;
 
   double best() const { return best_; }
   int64_t num_bad_epochs() const { return num_bad_epochs_; }
@@ -50,7 +49,6 @@ class ReduceLROnPlateau final : public Scheduler {
   bool IsBetter(double metric) const;
 
   Params params_;
-  int64_t last_epoch_ = 0;
   double best_;
   int64_t num_bad_epochs_ = 0;
   int64_t cooldown_counter_ = 0;

@@ -18,7 +18,6 @@
 #include "absl/types/span.h"
 #include "lrsched/v1/job.pb.h"
 #include "lrsched/v1/scheduler_spec.pb.h"
-#include "lrsched/v1/scheduler_state.pb.h"
 #include "service/schedule/reduce_lr_on_plateau.h"
 #include "service/schedule/scheduler.h"
 
@@ -74,12 +73,6 @@ class Schedule {
   // SCALE_SCHEDULE with a factor. Precondition: a valid override.
   void ApplyOverride(const v1::Override& override);
 
-  v1::ScheduleState SaveState() const;
-  // Restores a state saved by a schedule of the same spec and base rates.
-  // INVALID_ARGUMENT: the state does not fit; the schedule is then unchanged
-  // only if the scheduler rejected it before changing anything.
-  absl::Status RestoreState(const v1::ScheduleState& state);
-
  private:
   Schedule(std::unique_ptr<Scheduler> scheduler, ParamGroups groups)
       : scheduler_(std::move(scheduler)), groups_(std::move(groups)) {}
@@ -87,9 +80,6 @@ class Schedule {
   std::unique_ptr<Scheduler> scheduler_;
   ParamGroups groups_;
   int64_t step_ = 0;
-  // Every ScaleSchedule() factor, in order, so that a restored schedule
-  // multiplies its parameters with the same roundings.
-  std::vector<double> scales_;
 };
 
 }  // namespace lrsched

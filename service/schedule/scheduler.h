@@ -16,9 +16,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "lrsched/v1/scheduler_state.pb.h"
-
 namespace lrsched {
 
 // The largest step lrsched serves: 2^53 - 1, below which PyTorch's Python
@@ -75,12 +72,6 @@ class Scheduler {
   // rates, bounds, floors) by `factor`, as a person would set those attributes
   // by hand in PyTorch. The groups' values are the caller's to scale.
   virtual void Scale(double factor) = 0;
-
-  // Saves what Step() depends on besides the groups.
-  virtual void SaveState(v1::SchedulerState& state) const = 0;
-  // Restores a state saved by the same kind of scheduler.
-  // INVALID_ARGUMENT: the state does not fit this scheduler.
-  virtual absl::Status RestoreState(const v1::SchedulerState& state) = 0;
 };
 
 }  // namespace lrsched

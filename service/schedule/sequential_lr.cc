@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-
 namespace lrsched {
 
 SequentialLR::SequentialLR(std::vector<std::unique_ptr<Scheduler>> children,
@@ -64,28 +62,6 @@ bool SequentialLR::NextStepTakesMetric() const {
 bool SequentialLR::CyclesMomentum() const {
   return std::any_of(children_.begin(), children_.end(),
                      [](const auto& child) { return child->CyclesMomentum(); });
-}
-
-void SequentialLR::SaveState(v1::SchedulerState& state) const {
-  state.set_last_epoch(last_epoch_);
-  state.clear_children();
-  for (const auto& child : children_) child->SaveState(*state.add_children());
-}
-
-absl::Status SequentialLR::RestoreState(const v1::SchedulerState& state) {
-  if (state.children_size() != static_cast<int>(children_.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scheduler state: ", state.children_size(),
-                     " children for a SequentialLR of ", children_.size()));
-  }
-  for (size_t i = 0; i < children_.size(); ++i) {
-    if (absl::Status status = children_[i]->RestoreState(state.children(i));
-        !status.ok()) {
-      return status;
-    }
-  }
-  last_epoch_ = state.last_epoch();
-  return absl::OkStatus();
 }
 
 }  // namespace lrsched

@@ -39,8 +39,6 @@ class SequentialLR final : public Scheduler {
   const ReduceLROnPlateau* Plateau() const override { return children_.back()->Plateau(); }
   bool CyclesMomentum() const override;
   int64_t LastStep() const override { return last_step_; }
-  void SaveState(v1::SchedulerState& state) const override;
-  absl::Status RestoreState(const v1::SchedulerState& state) override;
 
  private:
   int64_t ComputeLastStep() const;

@@ -1,5 +1,6 @@
 #include "service/server/scheduler_service.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "service/schedule/preview.h"
@@ -106,7 +107,6 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext* context,
                                                      const v1::StepRequest* request,
                                                      v1::StepResponse* response) {
-  step_calls_.fetch_add(1, std::memory_order_relaxed);
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());

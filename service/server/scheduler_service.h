@@ -8,9 +8,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
-#include <cstdint>
-
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/server/job_registry.h"
 #include "service/server/waiting_calls.h"
@@ -21,8 +18,6 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
  public:
   explicit SchedulerServiceImpl(JobRegistry& registry) : registry_(registry) {}
 
-  // Step calls received so far.
-  int64_t step_calls() const { return step_calls_.load(std::memory_order_relaxed); }
   WaitingCalls& waiting_calls() { return waiting_calls_; }
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
@@ -57,7 +52,6 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
  private:
   JobRegistry& registry_;
   WaitingCalls waiting_calls_;
-  std::atomic<int64_t> step_calls_{0};
 };
 
 }  // namespace lrsched

@@ -53,8 +53,6 @@ class Server {
   // Jobs rebuilt from the state file at start, and how long that took.
   size_t recovered_jobs() const { return recovered_jobs_; }
   absl::Duration recovery_time() const { return recovery_time_; }
-  // Step calls received so far.
-  int64_t step_calls() const { return service_.step_calls(); }
 
   // Drains the server within `drain`, so that a client can ride out the
   // restart: health turns NOT_SERVING; every job closes, which ends parked

@@ -12,75 +12,11 @@
 namespace lrsched {
 namespace {
 
-using ::lrsched::testing::DecodeValues;
-using ::lrsched::testing::FirstDifference;
 using ::lrsched::testing::IsOk;
 using ::lrsched::testing::ParseSpec;
 using ::lrsched::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-
-double MetricFor(const ::lrsched::testing::TraceCase& trace, const Schedule& schedule) {
-  return schedule.next_step_takes_metric() ? trace.metrics(schedule.step()) : 0.0;
-}
-
-class SaveRestoreTest : public ::testing::TestWithParam<std::string> {};
-
-// A schedule saved half way, serialized, and restored into a new schedule of
-// the same spec continues exactly as PyTorch did without interruption.
-TEST_P(SaveRestoreTest, RestoredScheduleContinuesBitForBit) {
-  auto cases = ::lrsched::testing::LoadTraceFile(GetParam() + ".jsonl.gz");
-  ASSERT_THAT(cases, IsOk());
-  for (const auto& trace : *cases) {
-    SCOPED_TRACE(trace.name());
-    auto expected_lrs = DecodeValues(trace.lrs());
-    auto expected_momentums = DecodeValues(trace.momentums());
-    ASSERT_THAT(expected_lrs, IsOk());
-    auto first = Schedule::Create(trace.spec(), trace.base_lrs());
-    ASSERT_THAT(first, IsOk());
-    std::vector<double> lrs(first->lrs()), momentums(first->momentums());
-    while (first->step() < trace.steps() / 2) {
-      first->Step(MetricFor(trace, *first));
-      lrs.insert(lrs.end(), first->lrs().begin(), first->lrs().end());
-      momentums.insert(momentums.end(), first->momentums().begin(), first->momentums().end());
-    }
-    v1::ScheduleState saved;
-    ASSERT_TRUE(saved.ParseFromString(first->SaveState().SerializeAsString()));
-
-    auto second = Schedule::Create(trace.spec(), trace.base_lrs());
-    ASSERT_THAT(second, IsOk());
-    ASSERT_THAT(second->RestoreState(saved), IsOk());
-    while (second->step() < trace.steps()) {
-      second->Step(MetricFor(trace, *second));
-      lrs.insert(lrs.end(), second->lrs().begin(), second->lrs().end());
-      momentums.insert(momentums.end(), second->momentums().begin(), second->momentums().end());
-    }
-    EXPECT_THAT(FirstDifference(*expected_lrs, lrs, trace.base_lrs_size(), "lr"), IsEmpty());
-    EXPECT_THAT(FirstDifference(*expected_momentums, momentums, trace.base_lrs_size(), "momentum"),
-                IsEmpty());
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(AllSchedulers, SaveRestoreTest,
-                         ::testing::ValuesIn(::lrsched::testing::TraceFamilies()),
-                         [](const auto& param_info) { return param_info.param; });
-
-TEST(ScheduleTest, RestoreRejectsAStateOfAnotherShape) {
-  auto one_group = Schedule::Create(ParseSpec(R"({"step_lr": {"step_size": 2}})"), {0.1});
-  auto two_groups = Schedule::Create(ParseSpec(R"({"step_lr": {"step_size": 2}})"), {0.1, 0.2});
-  ASSERT_THAT(one_group, IsOk());
-  ASSERT_THAT(two_groups, IsOk());
-  EXPECT_THAT(two_groups->RestoreState(one_group->SaveState()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("for 2 parameter groups")));
-  auto sequential = Schedule::Create(
-      ParseSpec(R"({"sequential_lr": {"schedulers": [{"step_lr": {"step_size": 2}},
-                   {"exponential_lr": {"gamma": 0.5}}], "milestones": [3]}})"),
-      {0.1});
-  ASSERT_THAT(sequential, IsOk());
-  EXPECT_THAT(sequential->RestoreState(one_group->SaveState()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0 children")));
-}
 
 // As after param_groups[g]['lr'] = x in PyTorch: a recursive scheduler goes on
 // from x with its usual rule.
