@@ -153,8 +153,9 @@ TEST_F(DiskFullTest, NoAppendOfAJobIsStoredAfterAFailedOneAndTheLogReplaysOnceSp
   const auto stored = Stored(**store);
   EXPECT_EQ(stored, appends.acknowledged());
   // And every job goes on where its log ends.
+  Appends reopened(**store);
   for (const auto& [job, sequences] : stored) {
-    EXPECT_THAT(appends.Now({Event(job, static_cast<int64_t>(sequences.size()) + 1, kBig)}),
+    EXPECT_THAT(reopened.Now({Event(job, static_cast<int64_t>(sequences.size()) + 1, kBig)}),
                 IsOk())
         << "job " << job;
   }
