@@ -206,18 +206,6 @@ void Job::RaiseHandedOut(int64_t first, int64_t last, Callbacks& released) {
   Emit(std::move(event), released);
 }
 
-absl::StatusOr<v1::StepValues> Job::HandedOutValues(int64_t step) const {
-  MutexLock lock(&mu_);
-  if (step > shown_step() || !values_.Contains(step)) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "step: job ", id_, " shows the values of steps ", values_.first(), " to ", shown_step(),
-        ", got ", step));
-  }
-  v1::StepValues values;
-  values_.Fill(step, &values);
-  return values;
-}
-
 // ---------------------------------------------------------------- Step
 
 Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* response,

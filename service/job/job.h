@@ -169,11 +169,6 @@ class Job : public std::enable_shared_from_this<Job> {
   // handed-out step: nothing an override could still change.
   void ToProto(v1::JobView view, v1::Job* job) const;
 
-  // The values of `step` if they may be shown (up to the durable handed-out
-  // step), without counting as any worker's progress: for readers such as
-  // plots. OUT_OF_RANGE: not retained, or not handed out yet.
-  absl::StatusOr<v1::StepValues> HandedOutValues(int64_t step) const;
-
   // Copies durable events with sequence >= from_sequence, at most `max`,
   // into `out`. `ended` is set when the job's last event (deletion) has been
   // read. OUT_OF_RANGE: from_sequence is older than the events kept.
