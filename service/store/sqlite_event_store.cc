@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -337,9 +338,12 @@ void SqliteEventStore::WriterLoop() {
       }
     }
     db_lock.unlock();
-    if (batch.size() > 1 || !batch.front().events.empty() || batch.front().delete_job) {
-      ReportHealth(About(path_, health));
-    }
+    // Only a write says the disk has room again: an empty transaction around
+    // reads and flushes commits even on a full disk.
+    const bool wrote = std::any_of(batch.begin(), batch.end(), [](const Operation& operation) {
+      return !operation.events.empty() || operation.delete_job.has_value();
+    });
+    if (wrote) ReportHealth(About(path_, health));
     for (size_t i = 0; i < batch.size(); ++i) {
       std::move(batch[i].done)(About(path_, transaction.ok() ? results[i] : transaction));
     }

@@ -196,5 +196,49 @@ TEST_F(DiskFullTest, AFailingStoreTellsItsListenerAndNoticesByItselfWhenWritesWo
   EXPECT_EQ(told, (std::vector<bool>{false, true}));
 }
 
+// Reads and flushes commit an empty transaction even on a full disk: they
+// must not tell the listener that writes work again.
+TEST_F(DiskFullTest, ReadsWhileTheDiskIsFullDoNotSayTheStoreIsHealthy) {
+  SqliteStoreOptions options;
+  options.probe_interval = absl::Hours(1);
+  auto store = SqliteEventStore::Open(path_, options);
+  ASSERT_THAT(store, IsOk());
+  std::mutex mu;
+  std::vector<bool> told;
+  (*store)->SetHealthListener([&](const absl::Status& writes) {
+    std::lock_guard<std::mutex> lock(mu);
+    told.push_back(writes.ok());
+  });
+  Appends appends(**store);
+  ASSERT_THAT(appends.Now({Event("a", 1)}), IsOk());
+  Fill(/*slack=*/0);
+  // The first read's callback holds the writer until the others are queued,
+  // so that they are taken as one batch (as the registry's revivals of
+  // several jobs can be).
+  appends.Queue({Event("a", 2, 320 * 1024)});
+  std::promise<void> all_queued;
+  std::promise<void> first_loaded;
+  (*store)->LoadJob("a", [&](absl::StatusOr<absl::Span<v1::JobEvent* const>>) {
+    all_queued.get_future().wait();
+    first_loaded.set_value();
+  });
+  std::vector<std::future<void>> loaded;
+  for (int i = 0; i < 8; ++i) {
+    auto done = std::make_shared<std::promise<void>>();
+    loaded.push_back(done->get_future());
+    (*store)->LoadJob("a", [done](absl::StatusOr<absl::Span<v1::JobEvent* const>>) {
+      done->set_value();
+    });
+  }
+  all_queued.set_value();
+  first_loaded.get_future().wait();
+  appends.Wait();
+  for (auto& load : loaded) load.wait();
+  (*store)->Flush();
+  (*store)->SetHealthListener(nullptr);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(told, std::vector<bool>{false});
+}
+
 }  // namespace
 }  // namespace lrsched
