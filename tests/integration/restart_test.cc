@@ -4,9 +4,15 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -323,6 +329,83 @@ TEST_F(RestartTest, GetJobAndFarStepsAnswerAsBeforeARestart) {
   auto twin = server.Step("twin", 0, far);
   ASSERT_THAT(twin, IsOk());
   EXPECT_EQ(values->values(0).lrs(0), twin->values(0).lrs(0));
+}
+
+// Steps parked on a job, as every worker's are between two validations.
+class ParkedSteps {
+ public:
+  ParkedSteps(TestServer& server, const std::string& job_id, int count)
+      : calls_(count), remaining_(count) {
+    for (Call& call : calls_) {
+      call.request.set_job_id(job_id);
+      call.request.set_step(1);
+      server.stub().async()->Step(&call.context, &call.request, &call.response,
+                                  [this, &call](grpc::Status status) {
+                                    call.status = std::move(status);
+                                    if (--remaining_ == 0) done_.Notify();
+                                  });
+    }
+  }
+  // Waits for every call to end; how many ended NOT_FOUND.
+  int AwaitNotFound() {
+    done_.WaitForNotification();
+    int not_found = 0;
+    for (const Call& call : calls_) not_found += call.status.error_code() == grpc::NOT_FOUND;
+    return not_found;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    v1::StepRequest request;
+    v1::StepResponse response;
+    grpc::Status status;
+  };
+  std::vector<Call> calls_;
+  std::atomic<int> remaining_;
+  absl::Notification done_;
+};
+
+// A deletion ends the job's parked Steps, which takes a while; a creation of
+// the same id sent meanwhile must neither conflict with the old job's stored
+// log nor be acknowledged without being stored.
+TEST_F(RestartTest, DeleteAndCreateOfOneIdAreLinearizableWhileStepsAreParked) {
+  constexpr int kRounds = 40;
+  constexpr int kParked = 1000;
+  const auto create = [](int round) {
+    auto request = FromJson<v1::CreateJobRequest>(
+        R"({"job_id": "d", "world_size": 1, "spec": {"reduce_lr_on_plateau": {}}})");
+    request.add_base_lrs(0.1 + round * 1e-3);
+    return request;
+  };
+  {
+    TestServer server(options_);
+    ASSERT_THAT(server.CreateJob(create(0)), IsOk());
+    for (int round = 1; round <= kRounds; ++round) {
+      ParkedSteps parked(server, "d", kParked);
+      ASSERT_TRUE(::lrsched::testing::WaitUntil(
+          [&] { return server.GetJob("d")->waiting_steps() == kParked; }));
+      // Until the deletion has happened, the old job is there and differs.
+      absl::StatusOr<v1::Job> created;
+      std::thread creator([&] {
+        do {
+          created = server.CreateJob(create(round));
+        } while (created.status().code() == absl::StatusCode::kAlreadyExists);
+      });
+      ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::DeleteJob,
+                              FromJson<v1::DeleteJobRequest>(R"({"job_id": "d"})")),
+                  IsOk());
+      creator.join();
+      ASSERT_THAT(created, IsOk()) << "round " << round;
+      ASSERT_THAT(server.Step("d", 0, 0), IsOk()) << "round " << round;
+      EXPECT_EQ(parked.AwaitNotFound(), kParked);
+    }
+  }
+  TestServer server(options_);
+  EXPECT_EQ(server.server().recovered_jobs(), 1u);
+  auto job = server.GetJob("d");
+  ASSERT_THAT(job, IsOk());
+  EXPECT_EQ(job->base_lrs(0), 0.1 + kRounds * 1e-3);
 }
 
 }  // namespace
