@@ -1,5 +1,6 @@
 // lrsched-server: flags (each also from an LRSCHED_* environment variable) to
-// ServerOptions; SIGTERM or SIGINT to a graceful shutdown.
+// ServerOptions; SIGTERM, SIGINT or SIGQUIT to a graceful shutdown (SIGHUP,
+// SIGUSR1 and SIGUSR2 are logged and ignored).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +75,14 @@ bool ApplyEnvironment() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Blocked before any thread starts (the log's writer, gRPC's), so that
+  // every thread inherits the mask and only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) {
+    sigaddset(&signals, signal);
+  }
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::SetProgramUsageMessage("The lrsched scheduler service.\n  lrsched-server --listen=0.0.0.0:50051");
   if (!ApplyEnvironment()) return 2;
   absl::ParseCommandLine(argc, argv);
@@ -109,14 +118,6 @@ int main(int argc, char** argv) {
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.metrics = !metrics_listen.empty();
   options.metrics_per_job = absl::GetFlag(FLAGS_metrics_per_job);
-
-  // Block the signals before gRPC starts its threads, so that only sigwait
-  // below sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = lrsched::Server::Start(options);
   if (!server.ok()) {
@@ -166,8 +167,14 @@ int main(int argc, char** argv) {
                .Add("log_format", log_format)
                .Add("metrics_listen", metrics_listen));
 
+  // SIGHUP, SIGUSR1 and SIGUSR2 would end the process by default; there is
+  // nothing to reload, so they are logged and ignored. SIGQUIT drains too:
+  // a core dump helps nobody when every trainer waits on this server.
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 &&
+         (signal == SIGHUP || signal == SIGUSR1 || signal == SIGUSR2)) {
+    log.Info("signal_ignored", lrsched::LogLine().Add("signal", strsignal(signal)));
+  }
   log.Info("server_stopping",
            lrsched::LogLine()
                .Add("signal", strsignal(signal))
