@@ -31,6 +31,9 @@ ABSL_FLAG(std::string, sync, "full",
           "normal: it survives a crash of the server but maybe not of the machine, for more "
           "speed. Env LRSCHED_SYNC.");
 ABSL_FLAG(int64_t, max_jobs, 100000, "Most jobs the server holds. Env LRSCHED_MAX_JOBS.");
+ABSL_FLAG(int64_t, max_answer_bytes, int64_t{64} << 20,
+          "Largest PreviewSchedule answer the server builds; longer previews are "
+          "RESOURCE_EXHAUSTED before any work. Env LRSCHED_MAX_ANSWER_BYTES.");
 ABSL_FLAG(int64_t, history_window, 10000,
           "Steps of learning rates and metric history kept per job; older steps are "
           "OUT_OF_RANGE. Env LRSCHED_HISTORY_WINDOW.");
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   }
   options.store.full_sync = sync == "full";
   options.max_jobs = static_cast<size_t>(std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs), 0));
+  options.max_answer_bytes = std::max<int64_t>(absl::GetFlag(FLAGS_max_answer_bytes), 1024);
   options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
   options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);
   options.job.observer = &log;

@@ -1,6 +1,7 @@
 #include "trainer/learning_rate_source.h"
 
 #include <limits>
+#include <string>
 
 namespace lrsched::trainer {
 
@@ -9,8 +10,10 @@ absl::StatusOr<StepRates> LocalLearningRateSource::Next() {
     if (schedule_.step() >= schedule_.last_step()) {
       return absl::OutOfRangeError("the schedule has ended");
     }
-    schedule_.Step(metric_.value_or(std::numeric_limits<double>::quiet_NaN()));
+    const bool stepped =
+        schedule_.Step(metric_.value_or(std::numeric_limits<double>::quiet_NaN()));
     metric_.reset();
+    if (!stepped) return absl::OutOfRangeError("the schedule has ended: " + schedule_.end_reason());
   }
   started_ = true;
   return StepRates{schedule_.step(), schedule_.lrs(), schedule_.momentums()};

@@ -1,8 +1,8 @@
 #include "service/job/job.h"
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -164,10 +164,19 @@ int64_t Job::decided_step() const {
 
 int64_t Job::shown_step() const { return std::min(schedule_.step(), durable_handed_out_); }
 
-void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
+bool Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
   const std::vector<double> before =
       decision != nullptr ? schedule_.lrs() : std::vector<double>();
-  schedule_.Step(metric);
+  // Overrides of the new step apply after the scheduler's decision.
+  size_t overrides = 0;
+  while (overrides < pending_overrides_.size() &&
+         pending_overrides_[overrides].effective_step() == schedule_.step() + 1) {
+    ++overrides;
+  }
+  if (!schedule_.Step(metric, absl::MakeConstSpan(pending_overrides_.data(), overrides))) {
+    return false;  // the schedule ends here: see Schedule::end_reason()
+  }
+  pending_overrides_.erase(pending_overrides_.begin(), pending_overrides_.begin() + overrides);
   if (decision != nullptr) {
     bool reduced = false;
     for (size_t g = 0; g < before.size(); ++g) reduced |= schedule_.lrs()[g] < before[g];
@@ -178,21 +187,16 @@ void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
       decision->mutable_plateau()->set_cooldown_counter(plateau->cooldown_counter());
     }
   }
-  // Overrides of the new step apply after the scheduler's decision.
-  while (!pending_overrides_.empty() &&
-         pending_overrides_.front().effective_step() == schedule_.step()) {
-    schedule_.ApplyOverride(pending_overrides_.front());
-    pending_overrides_.erase(pending_overrides_.begin());
-  }
   values_.Append(schedule_.lrs(), schedule_.momentums());
   while (!history_.empty() && history_.front().metric.step() < values_.first()) {
     history_.pop_front();
   }
+  return true;
 }
 
 void Job::Advance(int64_t target) {
-  while (schedule_.step() < target && !schedule_.next_step_takes_metric()) {
-    StepSchedule(std::numeric_limits<double>::quiet_NaN(), nullptr);
+  while (schedule_.step() < target && !schedule_.next_step_takes_metric() &&
+         StepSchedule(std::numeric_limits<double>::quiet_NaN(), nullptr)) {
   }
 }
 
@@ -218,8 +222,7 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     absl::Status status = CheckOpen(request.rank());
     if (!status.ok()) {
     } else if (step > schedule_.last_step()) {
-      status = absl::OutOfRangeError(absl::StrCat(
-          "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step));
+      status = EndedError(step);
     } else if (step < values_.first()) {
       status = absl::OutOfRangeError(absl::StrCat(
           "step: ", step, " is before job ", id_, "'s retained window [", values_.first(), ", ",
@@ -238,17 +241,24 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     if (status.ok()) {
       const int64_t per_answer =
           std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
-      const int64_t last =
+      int64_t last =
           std::min({step + request.look_ahead(), decided_step(),
                     step + options_.history_window - 1, step + per_answer - 1});
       // Computes up to what it reserves: values leave only up to it.
       RaiseHandedOut(step, last, released);
-      response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
-      for (int64_t s = step; s <= last; ++s) values_.Fill(s, response->add_values());
-      if (last > durable_handed_out_) {
-        // The values may leave only once a handed-out step covering them is
-        // durable: after a restart no override can change them then.
-        finish = Commit(std::move(released), std::move(done), status, /*barrier=*/true);
+      // Computing may have found where the schedule ends.
+      last = std::min(last, schedule_.last_step());
+      if (step > last) {
+        finish = Commit(std::move(released), std::move(done), EndedError(step),
+                        /*barrier=*/false);
+      } else {
+        response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
+        for (int64_t s = step; s <= last; ++s) values_.Fill(s, response->add_values());
+        if (last > durable_handed_out_) {
+          // The values may leave only once a handed-out step covering them
+          // is durable: after a restart no override can change them then.
+          finish = Commit(std::move(released), std::move(done), status, /*barrier=*/true);
+        }
       }
     }
     if (!finish) {
@@ -257,6 +267,12 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
   }
   std::move (*finish)();
   return StepOutcome::kAnswered;
+}
+
+absl::Status Job::EndedError(int64_t step) const {
+  return absl::OutOfRangeError(absl::StrCat(
+      "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step,
+      schedule_.end_reason().empty() ? "" : ": ", schedule_.end_reason()));
 }
 
 bool Job::CancelWaiter(StepWaiters::Id waiter) {
@@ -315,6 +331,8 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
       status = absl::FailedPreconditionError(absl::StrCat(
           "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),
           " are); report a step after training it"));
+    } else if (schedule_.ended() && step >= schedule_.step()) {
+      status = EndedError(step + 1);
     } else if (step < schedule_.first_metric_step()) {
       // A warm-up step before ReduceLROnPlateau takes over: workers report
       // every epoch alike, and this metric decides nothing.
@@ -331,6 +349,11 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
             "rank ", request.rank(), " already reported ", earlier->value, " (weight ",
             earlier->weight, ") for step ", step, " of job ", id_, "; got ", report.value,
             " (weight ", report.weight, ")"));
+      } else if (!earlier && !std::isfinite(pending_.TotalWeight() + report.weight)) {
+        status = absl::InvalidArgumentError(absl::StrCat(
+            "weight: ", report.weight, " would bring the total weight of step ", step,
+            " of job ", id_, " to ", pending_.TotalWeight() + report.weight,
+            "; the weights of a step's reports must sum to a finite number"));
       } else if (!earlier) {
         v1::JobEvent event;
         v1::MetricReported& reported = *event.mutable_metric_reported();
@@ -400,6 +423,11 @@ void Job::SetLearningRate(const v1::SetLearningRateRequest& request, v1::Overrid
       } else {
         override->set_factor(request.factor());
       }
+      // Known now only for the step the schedule stands at; a later step's
+      // values are checked when computed (Schedule::Step).
+      if (effective == schedule_.step()) status = schedule_.CheckOverride(*override);
+    }
+    if (status.ok()) {
       v1::JobEvent event;
       *event.mutable_override_scheduled()->mutable_override() = *override;
       Emit(std::move(event), released);
@@ -416,6 +444,12 @@ absl::Status Job::ApplyOverride(const v1::Override& override) {
         "job ", id_, ": an override takes effect at step ", override.effective_step(),
         ", which was computed (", schedule_.step(), ") or handed out (", handed_out_,
         ") already"));
+  }
+  if (override.effective_step() == schedule_.step()) {
+    if (absl::Status status = schedule_.CheckOverride(override); !status.ok()) {
+      return absl::DataLossError(absl::StrCat("job ", id_, ": an override at step ",
+                                              override.effective_step(), ": ", status.message()));
+    }
   }
   overrides_.push_back(override);
   if (override.effective_step() == schedule_.step()) {
@@ -552,6 +586,9 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
       if (step <= handed_out_ || step > decided_step()) break;
       handed_out_ = step;
       Advance(step);
+      // Computing may find the schedule's end (a step whose values would
+      // not be finite): nothing past it was handed out.
+      handed_out_ = std::min(handed_out_, schedule_.last_step());
       return absl::OkStatus();
     }
     case v1::JobEvent::kDeleted:

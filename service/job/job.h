@@ -235,8 +235,11 @@ class Job : public std::enable_shared_from_this<Job> {
   void Advance(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes one step(), applies the overrides of the new step and records its
   // values. With `decision`, fills in what the scheduler decided.
-  void StepSchedule(double metric, v1::AggregatedMetric* decision)
+  // False, changing nothing, where the schedule ends (see Schedule::Step).
+  bool StepSchedule(double metric, v1::AggregatedMetric* decision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OUT_OF_RANGE for `step`, past the schedule's end, with the reason.
+  absl::Status EndedError(int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The furthest step whose values may be shown.
   int64_t shown_step() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,

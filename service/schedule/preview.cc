@@ -7,9 +7,17 @@
 
 namespace lrsched {
 
+int64_t PreviewBytesPerStep(size_t groups, bool momentums) {
+  // Per packed field: a tag and a length; per step: the message's tag and
+  // length, and its step number.
+  const int64_t field = 8 * static_cast<int64_t>(groups) + 4;
+  return 12 + field * (momentums ? 2 : 1);
+}
+
 absl::StatusOr<PreviewResult> Preview(const v1::SchedulerSpec& spec,
                                       absl::Span<const double> base_lrs, int64_t steps,
-                                      absl::Span<const double> metrics) {
+                                      absl::Span<const double> metrics,
+                                      int64_t max_answer_bytes) {
   if (steps < 0 || steps > kMaxPreviewSteps) {
     return absl::InvalidArgumentError(absl::StrCat(
         "steps: must be in [0, ", kMaxPreviewSteps, "], got ", steps));
@@ -19,6 +27,14 @@ absl::StatusOr<PreviewResult> Preview(const v1::SchedulerSpec& spec,
   if (steps > schedule->last_step()) {
     return absl::OutOfRangeError(absl::StrCat("steps: the schedule ends at step ",
                                               schedule->last_step(), ", got ", steps));
+  }
+  const int64_t per_step = PreviewBytesPerStep(schedule->num_groups(), schedule->cycles_momentum());
+  if (steps + 1 > max_answer_bytes / per_step) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "steps: the answer would take about ", (steps + 1) * per_step, " bytes (",
+        schedule->num_groups(), " groups", schedule->cycles_momentum() ? " with momentum" : "",
+        "), more than the server's limit of ", max_answer_bytes, " bytes (--max_answer_bytes); ",
+        "ask at most ", max_answer_bytes / per_step - 1, " steps at a time"));
   }
   if (!metrics.empty() && !schedule->takes_metric()) {
     return absl::InvalidArgumentError("metrics: the schedule takes no metric");
@@ -47,7 +63,11 @@ absl::StatusOr<PreviewResult> Preview(const v1::SchedulerSpec& spec,
       }
       metric = metrics[t];
     }
-    schedule->Step(metric);
+    if (!schedule->Step(metric)) {
+      return absl::OutOfRangeError(absl::StrCat("steps: the schedule ends at step ",
+                                                schedule->last_step(), ", got ", steps, ": ",
+                                                schedule->end_reason()));
+    }
     record();
   }
   return result;

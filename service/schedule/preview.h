@@ -4,6 +4,7 @@
 #define LRSCHED_SERVICE_SCHEDULE_PREVIEW_H_
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -29,10 +30,17 @@ struct PreviewResult {
 // INVALID_ARGUMENT: a bad spec or base_lrs (see Schedule::Create), steps
 // outside [0, kMaxPreviewSteps], metrics for a schedule that takes none, more
 // metrics than steps, or a step that needs a metric beyond the last given.
-// OUT_OF_RANGE: steps beyond the schedule's last step.
-absl::StatusOr<PreviewResult> Preview(const v1::SchedulerSpec& spec,
-                                      absl::Span<const double> base_lrs, int64_t steps,
-                                      absl::Span<const double> metrics);
+// OUT_OF_RANGE: steps beyond the schedule's last step, the step before one
+// whose values would not be finite included (Schedule::Step).
+// RESOURCE_EXHAUSTED: the answer (as a PreviewScheduleResponse) would take
+// more than `max_answer_bytes`; refused before anything is computed.
+absl::StatusOr<PreviewResult> Preview(
+    const v1::SchedulerSpec& spec, absl::Span<const double> base_lrs, int64_t steps,
+    absl::Span<const double> metrics,
+    int64_t max_answer_bytes = std::numeric_limits<int64_t>::max());
+
+// About how many bytes one step takes in a PreviewScheduleResponse.
+int64_t PreviewBytesPerStep(size_t groups, bool momentums);
 
 }  // namespace lrsched
 

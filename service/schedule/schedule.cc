@@ -37,9 +37,44 @@ absl::StatusOr<Schedule> Schedule::Create(const v1::SchedulerSpec& spec,
   return Schedule(*std::move(scheduler), std::move(groups));
 }
 
-void Schedule::Step(double metric) {
+bool Schedule::Step(double metric, absl::Span<const v1::Override> overrides) {
+  if (ended_) return false;
+  saved_lrs_.assign(groups_.lrs.begin(), groups_.lrs.end());
+  saved_momentums_.assign(groups_.momentums.begin(), groups_.momentums.end());
   scheduler_->Step(groups_, metric);
-  ++step_;
+  for (const v1::Override& override : overrides) ApplyOverride(override);
+  const char* what = nullptr;
+  size_t group = 0;
+  double value = 0;
+  for (size_t g = 0; g < groups_.lrs.size() && what == nullptr; ++g) {
+    if (!std::isfinite(groups_.lrs[g])) what = "learning rate", group = g, value = groups_.lrs[g];
+  }
+  for (size_t g = 0; g < groups_.momentums.size() && what == nullptr; ++g) {
+    if (!std::isfinite(groups_.momentums[g])) what = "momentum", group = g, value = groups_.momentums[g];
+  }
+  if (what == nullptr) {
+    ++step_;
+    return true;
+  }
+  groups_.lrs.swap(saved_lrs_);
+  groups_.momentums.swap(saved_momentums_);
+  ended_ = true;
+  end_reason_ = absl::StrCat("step ", step_ + 1, " would give group ", group, " a ", what, " of ",
+                             value, overrides.empty() ? "" : " (after its overrides)");
+  return false;
+}
+
+absl::Status Schedule::CheckOverride(const v1::Override& override) const {
+  if (override.has_lrs()) return absl::OkStatus();  // the values are checked finite
+  for (size_t g = 0; g < groups_.lrs.size(); ++g) {
+    const double result = override.factor() * groups_.lrs[g];
+    if (!std::isfinite(result)) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "factor: ", override.factor(), " times group ", g, "'s learning rate ",
+          groups_.lrs[g], " is ", result, "; learning rates must stay finite"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void Schedule::ScaleSchedule(double factor) {

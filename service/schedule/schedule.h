@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,12 +52,24 @@ class Schedule {
   bool cycles_momentum() const { return scheduler_->CyclesMomentum(); }
   // The last step that exists (OneCycleLR's total_steps, or the step before
   // when its last phase has zero length; the overflow of CyclicLR's
-  // TRIANGULAR2 and EXP_RANGE), else kMaxStep.
-  int64_t last_step() const { return scheduler_->LastStep(); }
+  // TRIANGULAR2 and EXP_RANGE; the step before the first whose values would
+  // not be finite, once Step() found it), else kMaxStep.
+  int64_t last_step() const { return ended_ ? step_ : scheduler_->LastStep(); }
+  // Why the schedule ends at last_step(), for messages: empty unless Step()
+  // found a step whose values would not be finite.
+  const std::string& end_reason() const { return end_reason_; }
+  // Whether Step() found such a step.
+  bool ended() const { return ended_; }
 
-  // Advances one step. `metric` is read only when next_step_takes_metric().
+  // Advances one step, then applies `overrides` (each of the new step) as
+  // ApplyOverride() does. `metric` is read only when next_step_takes_metric().
+  // Returns false, and leaves step() and its values as they were, if the new
+  // step's learning rates or momentums would not be finite: the schedule then
+  // ends at step(). PyTorch would go on training with inf or NaN; a service
+  // that many workers follow must not hand those out.
   // Precondition: step() < last_step().
-  void Step(double metric = std::numeric_limits<double>::quiet_NaN());
+  bool Step(double metric = std::numeric_limits<double>::quiet_NaN(),
+            absl::Span<const v1::Override> overrides = {});
 
   // The first step whose metric decides the next step (kMaxStep if none).
   int64_t first_metric_step() const { return scheduler_->FirstMetricStep(); }
@@ -70,8 +83,12 @@ class Schedule {
 
   // Applies an operator override to the current step's values: SET_LEARNING_RATE
   // with lrs (one, or one per group) or a factor of the current rates, or
-  // SCALE_SCHEDULE with a factor. Precondition: a valid override.
+  // SCALE_SCHEDULE with a factor. Precondition: a valid override, and
+  // CheckOverride() ok.
   void ApplyOverride(const v1::Override& override);
+  // OUT_OF_RANGE, naming the group, if ApplyOverride() would leave a current
+  // learning rate that is not finite.
+  absl::Status CheckOverride(const v1::Override& override) const;
 
  private:
   Schedule(std::unique_ptr<Scheduler> scheduler, ParamGroups groups)
@@ -80,6 +97,12 @@ class Schedule {
   std::unique_ptr<Scheduler> scheduler_;
   ParamGroups groups_;
   int64_t step_ = 0;
+  bool ended_ = false;
+  std::string end_reason_;
+  // The values of step_ while Step() computes the next one, to be put back
+  // if those are not finite. Members, so that stepping does not allocate.
+  std::vector<double> saved_lrs_;
+  std::vector<double> saved_momentums_;
 };
 
 }  // namespace lrsched

@@ -180,7 +180,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::PreviewSchedule(
     v1::PreviewScheduleResponse* response) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto preview = Preview(request->spec(), request->base_lrs(), request->steps(),
-                         request->metrics());
+                         request->metrics(), max_answer_bytes_);
   if (!preview.ok()) return Finish(context, preview.status());
   const size_t groups = preview->num_groups;
   response->mutable_values()->Reserve(static_cast<int>(request->steps() + 1));

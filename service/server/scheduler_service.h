@@ -8,6 +8,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
+
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/server/job_registry.h"
 #include "service/server/waiting_calls.h"
@@ -16,7 +18,9 @@ namespace lrsched {
 
 class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService {
  public:
-  explicit SchedulerServiceImpl(JobRegistry& registry) : registry_(registry) {}
+  // `max_answer_bytes` bounds a PreviewSchedule answer (and so its work).
+  SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes)
+      : registry_(registry), max_answer_bytes_(max_answer_bytes) {}
 
   WaitingCalls& waiting_calls() { return waiting_calls_; }
 
@@ -51,6 +55,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
 
  private:
   JobRegistry& registry_;
+  const int64_t max_answer_bytes_;
   WaitingCalls waiting_calls_;
 };
 

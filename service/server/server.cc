@@ -64,7 +64,7 @@ constexpr absl::Duration kEndAhead = absl::Milliseconds(100);
 Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
     : store_(std::move(store)),
       registry_(options.max_jobs, options.job, store_.get()),
-      service_(registry_) {}
+      service_(registry_, options.max_answer_bytes) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   auto store = SqliteEventStore::Open(options.state, options.store);

@@ -28,6 +28,9 @@ struct ServerOptions {
   std::string state = ":memory:";
   SqliteStoreOptions store;
   size_t max_jobs = 100'000;
+  // The largest PreviewSchedule answer the server builds; a longer preview is
+  // refused before it is computed (RESOURCE_EXHAUSTED).
+  int64_t max_answer_bytes = int64_t{64} << 20;
   JobOptions job;
   // Time every call and keep the gauges of metrics() (Prometheus).
   bool metrics = false;

@@ -3,9 +3,7 @@
 // and ignored (the server goes on serving, every job intact), SIGQUIT drains
 // like SIGTERM and SIGINT.
 #include <signal.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -17,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/temp_directory.h"
 
 namespace lrsched {
 namespace {
@@ -26,28 +25,20 @@ using ::testing::HasSubstr;
 
 class SignalsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/lrsched-signals-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
   std::unique_ptr<ServerProcess> Start() {
     return std::make_unique<ServerProcess>(
         LRSCHED_SERVER_BINARY,
-        std::vector<std::string>{"--listen=127.0.0.1:0",
-                                 "--state=" + (directory_ / "state.db").string(),
+        std::vector<std::string>{"--listen=127.0.0.1:0", "--state=" + directory_.File("state.db"),
                                  "--log_format=json", "--drain_timeout=2s"},
         log_path());
   }
-  std::string log_path() const { return (directory_ / "server.log").string(); }
+  std::string log_path() const { return directory_.File("server.log"); }
   std::string Log() const {
     std::ifstream in(log_path());
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  std::filesystem::path directory_;
+  ::lrsched::testing::TempDirectory directory_;
 };
 
 bool Serving(int port) {

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "service/schedule/preview.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_directory.h"
 #include "tests/testing/test_server.h"
 
 namespace lrsched {
@@ -32,15 +33,11 @@ using ::testing::HasSubstr;
 class RestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/lrsched-restart-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    options_.state = (directory_ / "state.db").string();
+    options_.state = directory_.File("state.db");
     options_.job.handed_out_chunk = 4;
   }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
 
-  std::filesystem::path directory_;
+  ::lrsched::testing::TempDirectory directory_;
   ServerOptions options_;
 };
 

@@ -1,5 +1,6 @@
 #include "service/schedule/schedule.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,49 @@ TEST(ScheduleTest, RejectsBadBaseLrs) {
                        HasSubstr("base_lrs[1]: must be finite and at least 0, got -0.1")));
   EXPECT_THAT(Schedule::Create(spec, std::vector<double>(kMaxParamGroups + 1, 0.1)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 1025")));
+}
+
+// PyTorch trains on inf silently; the schedule ends at the step before, with
+// the values of that step untouched, whatever makes the values overflow.
+TEST(ScheduleTest, EndsAtTheStepBeforeOneWhoseValuesWouldNotBeFinite) {
+  struct Case {
+    const char* spec;
+    int64_t last;
+  };
+  for (const Case& c : {Case{R"({"exponential_lr": {"gamma": 1e300}})", 1},
+                        Case{R"({"step_lr": {"step_size": 1, "gamma": 1e308}})", 1},
+                        Case{R"({"linear_lr": {"start_factor": 1e-320, "total_iters": 4}})", 0}}) {
+    auto schedule = Schedule::Create(ParseSpec(c.spec), {0.1, 0.2});
+    ASSERT_THAT(schedule, IsOk()) << c.spec;
+    std::vector<double> last_values;
+    while (schedule->Step()) last_values = schedule->lrs();
+    EXPECT_EQ(schedule->step(), c.last) << c.spec;
+    EXPECT_EQ(schedule->last_step(), c.last) << c.spec;
+    EXPECT_TRUE(schedule->ended());
+    EXPECT_THAT(schedule->end_reason(),
+                HasSubstr(absl::StrCat("step ", c.last + 1, " would give group 0 a learning rate of inf")))
+        << c.spec;
+    if (c.last > 0) EXPECT_EQ(schedule->lrs(), last_values) << c.spec;
+    for (double lr : schedule->lrs()) EXPECT_TRUE(std::isfinite(lr)) << c.spec;
+    EXPECT_FALSE(schedule->Step()) << "an ended schedule stays ended";
+    EXPECT_EQ(schedule->step(), c.last);
+  }
+}
+
+TEST(ScheduleTest, AnOverrideOfTheNextStepThatOverflowsEndsTheSchedule) {
+  auto schedule = Schedule::Create(ParseSpec(R"({"constant_lr": {"factor": 1.0}})"), {0.1});
+  ASSERT_THAT(schedule, IsOk());
+  v1::Override times;
+  times.set_factor(1e308);
+  EXPECT_THAT(schedule->CheckOverride(times), IsOk());  // 1e307
+  schedule->ApplyOverride(times);
+  EXPECT_THAT(schedule->CheckOverride(times),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("group 0")));
+  const std::vector<v1::Override> next = {times};
+  EXPECT_FALSE(schedule->Step(0, next));
+  EXPECT_EQ(schedule->last_step(), 0);
+  EXPECT_THAT(schedule->end_reason(), HasSubstr("after its overrides"));
+  EXPECT_THAT(schedule->lrs(), ElementsAre(0.1 * 1e308));
 }
 
 }  // namespace
