@@ -31,6 +31,11 @@ ABSL_FLAG(std::string, sync, "full",
           "normal: it survives a crash of the server but maybe not of the machine, for more "
           "speed. Env LRSCHED_SYNC.");
 ABSL_FLAG(int64_t, max_jobs, 100000, "Most jobs the server holds. Env LRSCHED_MAX_JOBS.");
+ABSL_FLAG(int64_t, memory_budget, 0,
+          "Bytes that jobs (each for its largest size: its full history window) and previews "
+          "in flight may take together; beyond it CreateJob and PreviewSchedule are "
+          "RESOURCE_EXHAUSTED. 0: half the container's memory limit (or of the machine's "
+          "memory). Env LRSCHED_MEMORY_BUDGET.");
 ABSL_FLAG(int64_t, max_answer_bytes, int64_t{64} << 20,
           "Largest PreviewSchedule answer the server builds; longer previews are "
           "RESOURCE_EXHAUSTED before any work. Env LRSCHED_MAX_ANSWER_BYTES.");
@@ -116,6 +121,7 @@ int main(int argc, char** argv) {
   options.store.full_sync = sync == "full";
   options.max_jobs = static_cast<size_t>(std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs), 0));
   options.max_answer_bytes = std::max<int64_t>(absl::GetFlag(FLAGS_max_answer_bytes), 1024);
+  options.memory_budget = std::max<int64_t>(absl::GetFlag(FLAGS_memory_budget), 0);
   options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
   options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);
   options.job.observer = &log;
@@ -164,6 +170,8 @@ int main(int argc, char** argv) {
                .Add("recovered_jobs", static_cast<int64_t>((*server)->recovered_jobs()))
                .Add("recovery_seconds", absl::ToDoubleSeconds((*server)->recovery_time()))
                .Add("max_jobs", static_cast<int64_t>(options.max_jobs))
+               .Add("memory_budget", (*server)->memory_budget().limit())
+               .Add("memory_charged", (*server)->memory_budget().charged())
                .Add("history_window", options.job.history_window)
                .Add("handed_out_chunk", options.job.handed_out_chunk)
                .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)))

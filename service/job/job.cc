@@ -269,6 +269,23 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
   return StepOutcome::kAnswered;
 }
 
+int64_t Job::worst_case_bytes() const {
+  MutexLock lock(&mu_);
+  // The job and its schedule; a kept event, a decision with its reports.
+  constexpr int64_t kFixed = 4096;
+  constexpr int64_t kPerEvent = 160;
+  constexpr int64_t kPerDecision = 160;
+  const int64_t groups = static_cast<int64_t>(schedule_.num_groups());
+  const int64_t window = options_.history_window;
+  int64_t bytes = kFixed + options_.max_events * kPerEvent +
+                  window * static_cast<int64_t>(values_.stride() * sizeof(double));
+  if (schedule_.takes_metric()) {
+    bytes += window * (kPerDecision + groups * static_cast<int64_t>(sizeof(double)) +
+                       created_.world_size() * static_cast<int64_t>(sizeof(MetricReport)));
+  }
+  return bytes;
+}
+
 absl::Status Job::EndedError(int64_t step) const {
   return absl::OutOfRangeError(absl::StrCat(
       "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step,

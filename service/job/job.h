@@ -165,6 +165,11 @@ class Job : public std::enable_shared_from_this<Job> {
   void Close(const absl::Status& status);
   bool closed() const;
 
+  // About the most memory the job takes, its windows full (values, metric
+  // history, kept events): what the server's memory budget charges for it.
+  // A function of the creation request and the options alone.
+  int64_t worst_case_bytes() const;
+
   // What GetJob shows. Values and decisions only up to the durable
   // handed-out step: nothing an override could still change.
   void ToProto(v1::JobView view, v1::Job* job) const;

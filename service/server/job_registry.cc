@@ -6,6 +6,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
 namespace lrsched {
@@ -20,7 +21,8 @@ absl::Status DamagedError(absl::string_view job_id, absl::string_view damage) {
 
 }  // namespace
 
-JobRegistry::JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store)
+JobRegistry::JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store,
+                         MemoryBudget* budget)
     : max_jobs_(max_jobs),
       observer_(this, job_options.observer),
       job_options_([&] {
@@ -28,7 +30,8 @@ JobRegistry::JobRegistry(size_t max_jobs, const JobOptions& job_options, EventSt
         options.observer = &observer_;
         return options;
       }()),
-      store_(store) {}
+      store_(store),
+      budget_(budget) {}
 
 JobRegistry::Shard& JobRegistry::ShardOf(absl::string_view job_id) const {
   return shards_[absl::Hash<absl::string_view>()(job_id) % kShards];
@@ -47,6 +50,8 @@ absl::Status JobRegistry::Recover() {
       [&](absl::Span<v1::JobEvent* const> events) -> absl::Status {
         auto job = Job::Replay(events, job_options_, store_);
         if (!job.ok()) return quarantine(events.front()->job_id(), job.status());
+        // Held already: charged even beyond the budget, never refused.
+        if (budget_ != nullptr) budget_->Charge((*job)->worst_case_bytes());
         Shard& shard = ShardOf((*job)->id());
         MutexLock lock(&shard.mu);
         shard.jobs.emplace((*job)->id(), *std::move(job));
@@ -83,6 +88,7 @@ void JobRegistry::Revive(const std::string& job_id) {
       it->second = std::move(rebuilt);
       return;
     }
+    if (budget_ != nullptr) budget_->Release(it->second->worst_case_bytes());
     shard.jobs.erase(it);
     size_.fetch_sub(1, std::memory_order_relaxed);
     if (!damage.ok()) {
@@ -141,6 +147,15 @@ absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
     return absl::ResourceExhaustedError(absl::StrCat(
         "the server holds its maximum of ", max_jobs_, " jobs; delete finished jobs"));
   }
+  if (budget_ != nullptr && !budget_->TryCharge((*built)->worst_case_bytes())) {
+    constexpr double kMiB = 1 << 20;
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "memory budget: job %s may take up to %.1f MiB (%d groups, %d steps of history), and "
+        "%.1f of the server's %.1f MiB (--memory_budget) are taken; delete finished jobs, "
+        "lower --history_window or raise --memory_budget",
+        request.job_id(), (*built)->worst_case_bytes() / kMiB, request.base_lrs_size(),
+        job_options_.history_window, budget_->charged() / kMiB, budget_->limit() / kMiB));
+  }
   *found = *built;
   shard.jobs.emplace(request.job_id(), *std::move(built));
   size_.fetch_add(1, std::memory_order_relaxed);
@@ -190,6 +205,7 @@ void JobRegistry::Delete(absl::string_view job_id, Job::Done done) {
     // Under the shard's lock: the removal of the log is queued to the store
     // before any job created under the same id can queue its creation.
     finish = it->second->Delete(std::move(done));
+    if (budget_ != nullptr) budget_->Release(it->second->worst_case_bytes());
     shard.jobs.erase(it);
     size_.fetch_sub(1, std::memory_order_relaxed);
   }

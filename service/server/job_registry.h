@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "service/common/memory_budget.h"
 #include "service/common/mutex.h"
 #include "lrsched/v1/scheduler_service.pb.h"
 #include "service/job/job.h"
@@ -26,8 +27,10 @@ namespace lrsched {
 class JobRegistry {
  public:
   // Jobs keep their events in `store` (null: nowhere). A job closed by a
-  // failed write is rebuilt from its log (see Revive).
-  JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store);
+  // failed write is rebuilt from its log (see Revive). Each job is charged
+  // to `budget` (null: none) for its worst_case_bytes while it exists.
+  JobRegistry(size_t max_jobs, const JobOptions& job_options, EventStore* store,
+              MemoryBudget* budget = nullptr);
 
   // Rebuilds every job from the store's logs. A job whose log does not
   // replay is quarantined (see Damage), not fatal: the others serve. The
@@ -37,8 +40,8 @@ class JobRegistry {
   // Creates the job of a (validated) request, or finds the existing job when
   // it was created by the same request; `done` gets it once its creation is
   // durable. ALREADY_EXISTS: a job with this id and another request;
-  // RESOURCE_EXHAUSTED: max_jobs reached; INVALID_ARGUMENT: the math rejects
-  // the spec or base rates.
+  // RESOURCE_EXHAUSTED: max_jobs reached, or the job does not fit in the
+  // memory budget; INVALID_ARGUMENT: the math rejects the spec or base rates.
   using CreateDone = absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<Job>>) &&>;
   void Create(const v1::CreateJobRequest& request, CreateDone done);
 
@@ -116,6 +119,7 @@ class JobRegistry {
   Observer observer_;
   const JobOptions job_options_;
   EventStore* const store_;
+  MemoryBudget* const budget_;
   mutable std::array<Shard, kShards> shards_;
   std::atomic<size_t> size_{0};
   // Damaged jobs, by id: rare, so one lock, taken only where a job is not

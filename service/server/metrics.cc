@@ -89,8 +89,11 @@ class CallTimerFactory : public grpc::experimental::ServerInterceptorFactoryInte
 }  // namespace
 
 ServerMetrics::ServerMetrics(const JobRegistry* registry, const EventStore::Stats* store_stats,
-                             bool per_job_gauges)
-    : registry_(registry), store_stats_(store_stats), per_job_gauges_(per_job_gauges) {
+                             const MemoryBudget* budget, bool per_job_gauges)
+    : registry_(registry),
+      store_stats_(store_stats),
+      budget_(budget),
+      per_job_gauges_(per_job_gauges) {
   const auto* service = v1::SchedulerService::service_full_name();
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
@@ -194,6 +197,12 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
         static_cast<double>(registry_->damaged()));
   gauge("lrsched_recovery_seconds", "Time the server took to rebuild its jobs at start",
         recovery_seconds_);
+  gauge("lrsched_memory_budget_bytes",
+        "What jobs and previews in flight may take together (--memory_budget)",
+        static_cast<double>(budget_->limit()));
+  gauge("lrsched_memory_charged_bytes",
+        "Charged to the budget: every job for its largest size, and previews in flight",
+        static_cast<double>(budget_->charged()));
   if (store_stats_ != nullptr) {
     auto commit = Family("lrsched_store_commit_seconds",
                          "Group commits of the state file, from start to durable",

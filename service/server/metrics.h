@@ -24,6 +24,7 @@
 #include "grpcpp/support/server_interceptor.h"
 #include "prometheus/collectable.h"
 #include "service/common/atomic_histogram.h"
+#include "service/common/memory_budget.h"
 #include "service/server/job_registry.h"
 #include "service/store/event_store.h"
 
@@ -31,9 +32,9 @@ namespace lrsched {
 
 class ServerMetrics : public prometheus::Collectable {
  public:
-  // `registry` and `store_stats` (may be null) outlive this.
+  // `registry`, `store_stats` (may be null) and `budget` outlive this.
   ServerMetrics(const JobRegistry* registry, const EventStore::Stats* store_stats,
-                bool per_job_gauges);
+                const MemoryBudget* budget, bool per_job_gauges);
 
   void set_recovery_time(absl::Duration time) { recovery_seconds_ = absl::ToDoubleSeconds(time); }
 
@@ -52,6 +53,7 @@ class ServerMetrics : public prometheus::Collectable {
 
   const JobRegistry* const registry_;
   const EventStore::Stats* const store_stats_;
+  const MemoryBudget* const budget_;
   const bool per_job_gauges_;
   double recovery_seconds_ = 0;
   std::vector<std::string> methods_;  // "/package.Service/Method", then "other"

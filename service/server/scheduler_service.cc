@@ -1,7 +1,10 @@
 #include "service/server/scheduler_service.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
+
+#include "absl/strings/str_format.h"
 
 #include "service/schedule/preview.h"
 #include "service/server/job_watcher.h"
@@ -33,6 +36,21 @@ std::shared_ptr<WaitingCalls::Call> Begin(WaitingCalls& waiting,
 Job::Done FinishWith(std::shared_ptr<WaitingCalls::Call> call) {
   return [call = std::move(call)](absl::Status status) { call->Finish(status); };
 }
+
+// Holds a charge to the memory budget until the call is done, its answer
+// sent.
+class ChargedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  ChargedReactor(MemoryBudget& budget, int64_t bytes) : budget_(budget), bytes_(bytes) {}
+  void OnDone() override {
+    budget_.Release(bytes_);
+    delete this;
+  }
+
+ private:
+  MemoryBudget& budget_;
+  const int64_t bytes_;
+};
 
 }  // namespace
 
@@ -179,10 +197,28 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::PreviewSchedule(
     grpc::CallbackServerContext* context, const v1::PreviewScheduleRequest* request,
     v1::PreviewScheduleResponse* response) {
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  // The computed values, the answer's messages and their serialized copy,
+  // from the size of the answer (bounded by max_answer_bytes_ in Preview).
+  const int64_t groups = request->base_lrs_size();
+  const int64_t answered_steps = std::min<int64_t>(
+      request->steps() + 1, max_answer_bytes_ / PreviewBytesPerStep(groups, false) + 1);
+  const int64_t cost =
+      answered_steps * (PreviewBytesPerStep(groups, /*momentums=*/true) * 3 + 96);
+  if (!budget_.TryCharge(cost)) {
+    constexpr double kMiB = 1 << 20;
+    return Finish(context, absl::ResourceExhaustedError(absl::StrFormat(
+                               "memory budget: this preview may take up to %.1f MiB, and %.1f of "
+                               "the server's %.1f MiB (--memory_budget) are taken; preview fewer "
+                               "steps, or later",
+                               cost / kMiB, budget_.charged() / kMiB, budget_.limit() / kMiB)));
+  }
+  auto* reactor = new ChargedReactor(budget_, cost);
   auto preview = Preview(request->spec(), request->base_lrs(), request->steps(),
                          request->metrics(), max_answer_bytes_);
-  if (!preview.ok()) return Finish(context, preview.status());
-  const size_t groups = preview->num_groups;
+  if (!preview.ok()) {
+    reactor->Finish(ToGrpcStatus(preview.status()));
+    return reactor;
+  }
   response->mutable_values()->Reserve(static_cast<int>(request->steps() + 1));
   for (int64_t t = 0; t <= request->steps(); ++t) {
     v1::StepValues* values = response->add_values();
@@ -194,7 +230,8 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::PreviewSchedule(
                                        preview->momentums.begin() + (t + 1) * groups);
     }
   }
-  return Finish(context, absl::OkStatus());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace lrsched

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
+#include "service/common/memory_budget.h"
 #include "service/server/job_registry.h"
 #include "service/server/waiting_calls.h"
 
@@ -18,9 +19,10 @@ namespace lrsched {
 
 class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService {
  public:
-  // `max_answer_bytes` bounds a PreviewSchedule answer (and so its work).
-  SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes)
-      : registry_(registry), max_answer_bytes_(max_answer_bytes) {}
+  // `max_answer_bytes` bounds a PreviewSchedule answer (and so its work);
+  // a preview is charged to `budget` while it is built and sent.
+  SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes, MemoryBudget& budget)
+      : registry_(registry), max_answer_bytes_(max_answer_bytes), budget_(budget) {}
 
   WaitingCalls& waiting_calls() { return waiting_calls_; }
 
@@ -56,6 +58,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
  private:
   JobRegistry& registry_;
   const int64_t max_answer_bytes_;
+  MemoryBudget& budget_;
   WaitingCalls waiting_calls_;
 };
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
+#include "service/server/memory_limit.h"
 
 namespace lrsched {
 namespace {
@@ -63,8 +64,9 @@ constexpr absl::Duration kEndAhead = absl::Milliseconds(100);
 
 Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
     : store_(std::move(store)),
-      registry_(options.max_jobs, options.job, store_.get()),
-      service_(registry_, options.max_answer_bytes) {}
+      memory_budget_(options.memory_budget > 0 ? options.memory_budget : DefaultMemoryBudget()),
+      registry_(options.max_jobs, options.job, store_.get(), &memory_budget_),
+      service_(registry_, options.max_answer_bytes, memory_budget_) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   auto store = SqliteEventStore::Open(options.state, options.store);
@@ -91,7 +93,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(&server->service_);
   if (options.metrics) {
     server->metrics_ = std::make_shared<ServerMetrics>(
-        &server->registry_, server->store_->stats(), options.metrics_per_job);
+        &server->registry_, server->store_->stats(), &server->memory_budget_,
+        options.metrics_per_job);
     server->metrics_->set_recovery_time(server->recovery_time_);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> timers;
     timers.push_back(server->metrics_->InterceptorFactory());

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/common/memory_budget.h"
 #include "service/job/job.h"
 #include "service/server/job_registry.h"
 #include "service/server/metrics.h"
@@ -31,6 +32,9 @@ struct ServerOptions {
   // The largest PreviewSchedule answer the server builds; a longer preview is
   // refused before it is computed (RESOURCE_EXHAUSTED).
   int64_t max_answer_bytes = int64_t{64} << 20;
+  // What jobs (each for its largest size) and previews in flight may take
+  // together; 0: DefaultMemoryBudget(), half the container's memory limit.
+  int64_t memory_budget = 0;
   JobOptions job;
   // Time every call and keep the gauges of metrics() (Prometheus).
   bool metrics = false;
@@ -55,6 +59,7 @@ class Server {
   std::shared_ptr<prometheus::Collectable> metrics() const { return metrics_; }
   // Jobs rebuilt from the state file at start, and how long that took.
   size_t recovered_jobs() const { return recovered_jobs_; }
+  const MemoryBudget& memory_budget() const { return memory_budget_; }
   absl::Duration recovery_time() const { return recovery_time_; }
 
   // Drains the server within `drain`, so that a client can ride out the
@@ -90,6 +95,7 @@ class Server {
 
   // Declared first: destroyed last, after every job that queues to it.
   std::unique_ptr<EventStore> store_;
+  MemoryBudget memory_budget_;
   std::shared_ptr<ServerMetrics> metrics_;
   JobRegistry registry_;
   SchedulerServiceImpl service_;
