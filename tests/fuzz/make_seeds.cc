@@ -103,7 +103,8 @@ void WriteRequests(const fs::path& directory) {
   write(FromJson<v1::SetWorldSizeRequest>(kRequests[7]));
   write(FromJson<v1::WatchJobRequest>(kRequests[8]));
   write(FromJson<v1::PreviewScheduleRequest>(kRequests[9]));
-  Write(directory / absl::StrCat("request-", kind), std::string(1, static_cast<char>(kind)) + "run-1");
+  Write(directory / absl::StrCat("request-", kind),
+        std::string(1, static_cast<char>(kind)) + "run-1");
 }
 
 // Job fuzzer inputs: a spec (by its index in DriverSpecs), then pseudo-random
