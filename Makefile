@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-tsan check-thread-safety demo bench traces clean
+.PHONY: all deps build test test-asan test-tsan check-thread-safety fuzz demo bench traces clean
 
 all: build
 
@@ -58,6 +58,18 @@ check-thread-safety: deps
 	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 $(CMAKE_FLAGS)
 	cmake --build build-tsa -j $(JOBS)
 
+# Each fuzz target of tests/fuzz run by libFuzzer for FUZZ_SECONDS, under
+# AddressSanitizer and UndefinedBehaviorSanitizer. Built with clang in a
+# directory of its own, as every library is instrumented for coverage there.
+# Prints per target the time it ran, its executions and its corpus size.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = preview_fuzzer request_fuzzer job_fuzzer state_file_fuzzer
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+	  -DLRSCHED_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	tests/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 demo: build
 	deploy/demo.sh $(BUILD)
 
@@ -80,4 +92,4 @@ traces:
 	/usr/bin/python3 tests/data/gen_pytorch_traces.py
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-tsa
+	rm -rf $(BUILD) build-asan build-tsan build-tsa build-fuzz

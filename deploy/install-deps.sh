@@ -21,9 +21,11 @@ compile_packages=(
 # The benchmarks' smoke runs (part of the tests) compare against an
 # independent load generator (h2load) and against PyTorch; lrschedctl's
 # pictures are rendered in a real browser (chromium, headless); clang checks
-# the lock annotations, which g++ ignores (make check-thread-safety).
+# the lock annotations, which g++ ignores (make check-thread-safety), and
+# builds the fuzz targets with libFuzzer and the sanitizers, whose runtimes
+# clang only recommends (make fuzz).
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat nghttp2-client
-               python3 python3-torch chromium clang)
+               python3 python3-torch chromium clang libclang-rt-dev)
 # Tests drive the server and check the deployment with independent tools from
 # npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
 # and npm; any Node.js 18 or newer will do.

@@ -133,6 +133,25 @@ absl::StatusOr<std::optional<int64_t>> QueryInt(sqlite3* db, const char* sql) {
   return std::optional<int64_t>(statement->ColumnInt64(0));
 }
 
+// OK for a file of a schema version this build reads.
+absl::Status CheckSchema(sqlite3* db) {
+  auto has_version = QueryInt(
+      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!has_version.ok()) return has_version.status();
+  if (**has_version == 0) {
+    return absl::FailedPreconditionError(
+        "not an lrsched state file (no schema_version table); choose another --state");
+  }
+  auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
+  if (!version.ok()) return version.status();
+  if (!version->has_value() || **version > SqliteEventStore::kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "written by a newer lrsched (schema version ", version->value_or(-1),
+        "); this one reads up to version ", SqliteEventStore::kSchemaVersion));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
@@ -163,26 +182,22 @@ absl::StatusOr<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(
   auto store = std::unique_ptr<SqliteEventStore>(new SqliteEventStore(path, db, options.probe_interval));
   store->lock_ = std::move(lock);
   if (in_memory) LRSCHED_RETURN_IF_ERROR(store->Exec(kCreateSchema));
-  // Read before writing anything: a file we cannot read stays as it is.
-  auto has_version = QueryInt(
-      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-  if (!has_version.ok()) return About(path, has_version.status());
-  if (**has_version == 0) {
-    return About(path, absl::FailedPreconditionError(
-                           "not an lrsched state file (no schema_version table); "
-                           "choose another --state"));
+  // Read before writing anything: a file we cannot read, or refuse, stays as
+  // it is. Preparing the statements checks the tables too.
+  absl::Status checked = CheckSchema(db);
+  if (checked.ok()) checked = store->Prepare();
+  // SQLite's generic error here is a table or column missing: a file that
+  // has lrsched's tables in name only (another tool's, or edited by hand).
+  if (checked.code() == absl::StatusCode::kInternal &&
+      (sqlite3_errcode(db) & 0xff) == SQLITE_ERROR) {
+    checked = absl::FailedPreconditionError(absl::StrCat(
+        "not an lrsched state file (its tables are not lrsched's: ", checked.message(),
+        "); choose another --state, or restore a backup (lrsched-backup)"));
   }
-  auto version = QueryInt(db, "SELECT max(version) FROM schema_version");
-  if (!version.ok()) return About(path, version.status());
-  if (!version->has_value() || **version > kSchemaVersion) {
-    return About(path, absl::FailedPreconditionError(absl::StrCat(
-                           "written by a newer lrsched (schema version ", version->value_or(-1),
-                           "); this one reads up to version ", kSchemaVersion)));
-  }
+  LRSCHED_RETURN_IF_ERROR(About(path, checked));
   LRSCHED_RETURN_IF_ERROR(About(path, store->Exec("PRAGMA journal_mode = WAL")));
   LRSCHED_RETURN_IF_ERROR(About(path, store->Exec(options.full_sync ? "PRAGMA synchronous = FULL"
                                                                     : "PRAGMA synchronous = NORMAL")));
-  LRSCHED_RETURN_IF_ERROR(About(path, store->Prepare()));
   store->writer_ = std::thread([raw = store.get()] { raw->WriterLoop(); });
   return store;
 }

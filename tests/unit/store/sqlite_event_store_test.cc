@@ -327,6 +327,30 @@ TEST_F(SqliteEventStoreTest, AnotherProgramsDatabaseIsRefused) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not an lrsched state file")));
 }
 
+// Found by the state-file fuzzer (tests/fuzz/regressions/state_file): a
+// column of lrsched's tables renamed was an INTERNAL error, and the file had
+// been switched to WAL mode by then.
+TEST_F(SqliteEventStoreTest, AFileWhoseTablesAreNotItsSchemaVersionsIsRefusedAndStaysUntouched) {
+  const std::string path = PathOf("state.db");
+  {
+    auto store = SqliteEventStore::Open(path);
+    ASSERT_THAT(store, IsOk());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; "
+                             "ALTER TABLE events RENAME COLUMN event TO payload",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string before = Contents(path);
+  EXPECT_THAT(SqliteEventStore::Open(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("not an lrsched state file"),
+                             HasSubstr("no column named event"))));
+  EXPECT_EQ(Contents(path), before);
+}
+
 TEST_F(SqliteEventStoreTest, AnEventThatDoesNotParseIsDataLoss) {
   const std::string path = PathOf("state.db");
   {
