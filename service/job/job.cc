@@ -14,8 +14,11 @@
 namespace lrsched {
 namespace {
 
-// Steps one Step call may compute beyond the furthest computed step.
-constexpr int64_t kMaxAdvance = 10'000'000;
+// Values (steps x groups, momentums included) one Step call may compute
+// beyond the furthest computed step: about a tenth of a second of one core
+// under the job's lock, so that no call can stall its job (and the callback
+// thread) for long, and a drain never waits on one.
+constexpr int64_t kMaxComputedValues = int64_t{1} << 22;
 // Values one Step answer holds at most, so that it stays under gRPC's default
 // 4 MB receive limit whatever the number of parameter groups.
 constexpr int64_t kMaxAnswerValues = 400'000;
@@ -232,10 +235,13 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
       const StepWaiters::Id id = waiters_.Add(step, std::move(on_decided));
       if (waiter != nullptr) waiter->store(id);
       return StepOutcome::kParked;
-    } else if (step - schedule_.step() > kMaxAdvance) {
+    } else if (const int64_t advance = kMaxComputedValues / static_cast<int64_t>(values_.stride());
+               step - schedule_.step() > advance) {
       status = absl::OutOfRangeError(absl::StrCat(
-          "step: ", step, " is more than ", kMaxAdvance, " steps past job ", id_,
-          "'s furthest computed step ", schedule_.step()));
+          "step: ", step, " is more than ", advance, " steps past job ", id_,
+          "'s furthest computed step ", schedule_.step(), " (one call computes at most ",
+          kMaxComputedValues, " values, ", values_.stride(),
+          " a step); ask for nearer steps first"));
     }
     Callbacks released;
     if (status.ok()) {

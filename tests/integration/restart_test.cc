@@ -314,15 +314,19 @@ TEST_F(RestartTest, GetJobAndFarStepsAnswerAsBeforeARestart) {
   ASSERT_THAT(after, IsOk());
   EXPECT_EQ(after->SerializeAsString(), before.SerializeAsString())
       << "before: " << before.ShortDebugString() << "\nafter: " << after->ShortDebugString();
-  // Ten million steps past the furthest computed one is the most one Step
+  // 4,194,304 values past the furthest computed step is the most one Step
   // computes: the same limit after the restart.
-  const int64_t far = before.latest().step() + 10'000'000;
+  const int64_t far = before.latest().step() + 4'194'304;
+  EXPECT_THAT(server.Step("cos", 0, far + 1),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("ask for nearer steps first")));
   auto values = server.Step("cos", 0, far);
   ASSERT_THAT(values, IsOk());
   ASSERT_THAT(server.CreateJob(R"({"job_id": "twin", "base_lrs": [0.1],
       "spec": {"cosine_annealing_lr": {"t_max": 12}}})"),
               IsOk());
   ASSERT_THAT(server.Step("twin", 0, 0), IsOk());
+  EXPECT_THAT(server.Step("twin", 0, far + 1),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("ask for nearer steps first")));
   auto twin = server.Step("twin", 0, far);
   ASSERT_THAT(twin, IsOk());
   EXPECT_EQ(values->values(0).lrs(0), twin->values(0).lrs(0));

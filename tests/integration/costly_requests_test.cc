@@ -1,0 +1,92 @@
+// Costly but valid requests never stall the server: while clients ask
+// 1,024-group jobs for steps far ahead (refused beyond what one call may
+// compute, computed up to it), the health check and another job's Steps
+// answer within a second every time.
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_server.h"
+
+namespace lrsched {
+namespace {
+
+using ::lrsched::testing::FromJson;
+using ::lrsched::testing::IsOk;
+using ::lrsched::testing::StatusIs;
+using ::lrsched::testing::TestServer;
+using ::testing::HasSubstr;
+
+v1::CreateJobRequest WideJob(const std::string& id) {
+  auto request = FromJson<v1::CreateJobRequest>(
+      R"({"spec": {"cosine_annealing_warm_restarts": {"t_0": 1000}}})");
+  request.set_job_id(id);
+  for (int g = 0; g < 1024; ++g) request.add_base_lrs(0.1 + g * 1e-6);
+  return request;
+}
+
+TEST(CostlyRequestsTest, FarStepsOnWideJobsNeverStallHealthOrOtherJobs) {
+  TestServer server;
+  ASSERT_THAT(server.CreateJob(WideJob("wide0")), IsOk());
+  ASSERT_THAT(server.CreateJob(WideJob("wide1")), IsOk());
+  ASSERT_THAT(server.CreateJob(R"({"job_id": "small", "base_lrs": [0.1],
+      "spec": {"exponential_lr": {"gamma": 0.999}}})"),
+              IsOk());
+  // The issue's request: two million steps ahead, refused at once.
+  EXPECT_THAT(server.Step("wide0", 0, 2'000'000),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("ask for nearer steps first")));
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> computed{0};
+  std::vector<std::thread> costly;
+  for (int t = 0; t < 2; ++t) {
+    costly.emplace_back([&, t] {
+      const std::string job = absl::StrCat("wide", t);
+      int64_t step = 0;
+      while (!stop) {
+        // Refused, and the most one call computes (4,096 steps of 1,024
+        // groups), one after the other.
+        server.Step(job, 0, step + 2'000'000).IgnoreError();
+        auto values = server.Step(job, 0, step + 4'096);
+        if (!values.ok()) {
+          ADD_FAILURE() << values.status();
+          return;
+        }
+        step += 4'096;
+        ++computed;
+      }
+    });
+  }
+  auto health = grpc::health::v1::Health::NewStub(server.channel());
+  absl::Duration slowest_health, slowest_step;
+  for (int64_t step = 0; step < 60 || computed < 8; ++step) {
+    const absl::Time start = absl::Now();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(health->Check(&context, request, &response).ok());
+    const absl::Time checked = absl::Now();
+    ASSERT_THAT(server.Step("small", 0, step), IsOk());
+    slowest_health = std::max(slowest_health, checked - start);
+    slowest_step = std::max(slowest_step, absl::Now() - checked);
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  stop = true;
+  for (auto& thread : costly) thread.join();
+  std::printf("far steps computed: %d; slowest health check %s, slowest Step of the small "
+              "job %s\n",
+              computed.load(), absl::FormatDuration(slowest_health).c_str(),
+              absl::FormatDuration(slowest_step).c_str());
+  EXPECT_LT(slowest_health, absl::Seconds(1));
+  EXPECT_LT(slowest_step, absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace lrsched
