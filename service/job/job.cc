@@ -1,9 +1,8 @@
 #include "service/job/job.h"
 
 #include <algorithm>
-#include <cstring>
-#include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,21 +18,6 @@ constexpr int64_t kMaxAdvance = 10'000'000;
 // Values one Step answer holds at most, so that it stays under gRPC's default
 // 4 MB receive limit whatever the number of parameter groups.
 constexpr int64_t kMaxAnswerValues = 400'000;
-
-// Equal to the last bit: what replay demands of a recorded decision.
-bool SameDecision(const v1::AggregatedMetric& a, const v1::AggregatedMetric& b) {
-  if (a.step() != b.step() || !SameBits(a.value(), b.value()) ||
-      !SameBits(a.total_weight(), b.total_weight()) || a.reduced() != b.reduced() ||
-      a.lrs_size() != b.lrs_size() || !SameBits(a.plateau().best(), b.plateau().best()) ||
-      a.plateau().num_bad_epochs() != b.plateau().num_bad_epochs() ||
-      a.plateau().cooldown_counter() != b.plateau().cooldown_counter()) {
-    return false;
-  }
-  for (int g = 0; g < a.lrs_size(); ++g) {
-    if (!SameBits(a.lrs(g), b.lrs(g))) return false;
-  }
-  return true;
-}
 
 std::string SchedulerName(const v1::SchedulerSpec& spec) {
   const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(spec.kind_case());
@@ -185,9 +169,7 @@ void Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
     pending_overrides_.erase(pending_overrides_.begin());
   }
   values_.Append(schedule_.lrs(), schedule_.momentums());
-  while (!history_.empty() && history_.front().metric.step() < values_.first()) {
-    history_.pop_front();
-  }
+  history_.DropBefore(values_.first());
 }
 
 void Job::Advance(int64_t target) {
@@ -268,21 +250,19 @@ bool Job::CancelWaiter(StepWaiters::Id waiter) {
 
 absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
                                    v1::ReportMetricResponse* response) const {
-  if (step < values_.first() || history_.empty() || step < history_.front().metric.step()) {
+  if (step < values_.first() || history_.empty() || step < history_.first_step()) {
     return absl::OutOfRangeError(absl::StrCat(
         "step: ", step, " was aggregated and has left job ", id_, "'s retained window [",
         values_.first(), ", ", schedule_.step(), "]"));
   }
-  const auto it = std::lower_bound(
-      history_.begin(), history_.end(), step,
-      [](const Aggregated& entry, int64_t s) { return entry.metric.step() < s; });
-  if (it == history_.end() || it->metric.step() != step) {
+  const MetricHistory::Entry* entry = history_.Find(step);
+  if (entry == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "step: the metric of step ", step, " is not used: job ", id_,
         "'s schedule takes metrics from step ", schedule_.first_metric_step(), " on"));
   }
   const auto& earlier =
-      rank < static_cast<int32_t>(it->reports.size()) ? it->reports[rank] : std::nullopt;
+      rank < static_cast<int32_t>(entry->reports.size()) ? entry->reports[rank] : std::nullopt;
   if (!earlier) {
     return absl::FailedPreconditionError(absl::StrCat(
         "step ", step, " of job ", id_, " was aggregated without a report of rank ", rank));
@@ -294,7 +274,7 @@ absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricRepor
         report.weight, ")"));
   }
   response->set_aggregated(true);
-  *response->mutable_decision() = it->metric;
+  *response->mutable_decision() = entry->metric;
   return absl::OkStatus();
 }
 
@@ -342,7 +322,7 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
         MaybeAggregate(released);
         if (schedule_.step() > step) {
           response->set_aggregated(true);
-          *response->mutable_decision() = history_.back().metric;
+          *response->mutable_decision() = history_.latest();
         }
       }
     }
@@ -589,7 +569,7 @@ absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& re
     return absl::DataLossError(absl::StrCat("job ", id_, ": aggregation of step ", metric.step(),
                                             " while step ", schedule_.step(), " awaits"));
   }
-  Aggregated entry{{}, {}};
+  MetricHistory::Entry entry;
   for (int rank = 0; rank < pending_.world_size(); ++rank) {
     entry.reports.push_back(pending_.Get(rank));
   }
@@ -608,7 +588,7 @@ absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& re
   }
   metric = decided;
   entry.metric = std::move(decided);
-  history_.push_back(std::move(entry));
+  history_.Add(std::move(entry));
   auto ready = waiters_.TakeDecided(decided_step());
   for (auto& callback : ready) released.push_back(std::move(callback));
   return absl::OkStatus();
@@ -741,11 +721,7 @@ void Job::ToProto(v1::JobView view, v1::Job* job) const {
   job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
   job->set_last_step(schedule_.last_step());
   if (view == v1::JOB_VIEW_BASIC) return;
-  for (const Aggregated& entry : history_) {
-    // A decision states the values of the step after it.
-    if (entry.metric.step() + 1 > durable_handed_out_) break;
-    *job->add_metric_history() = entry.metric;
-  }
+  history_.AppendShown(durable_handed_out_, job->mutable_metric_history());
   for (int rank = 0; rank < pending_.world_size(); ++rank) {
     if (const auto& report = pending_.Get(rank)) {
       v1::PendingReport* pending = job->add_pending_reports();
