@@ -9,6 +9,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/common/status_macros.h"
+#include "service/job/scheduler_names.h"
 
 namespace lrsched {
 namespace {
@@ -18,11 +19,6 @@ constexpr int64_t kMaxAdvance = 10'000'000;
 // Values one Step answer holds at most, so that it stays under gRPC's default
 // 4 MB receive limit whatever the number of parameter groups.
 constexpr int64_t kMaxAnswerValues = 400'000;
-
-std::string SchedulerName(const v1::SchedulerSpec& spec) {
-  const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(spec.kind_case());
-  return field == nullptr ? "none" : field->name();
-}
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
@@ -47,11 +43,6 @@ std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated&
 }
 
 }  // namespace
-
-std::string SchedulerClassName(v1::SchedulerSpec::KindCase kind) {
-  const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(kind);
-  return field == nullptr ? "" : field->message_type()->name();
-}
 
 absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
                                                  const v1::JobCreated& created, absl::Time now,
@@ -289,8 +280,9 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
     absl::Status status = CheckOpen(request.rank());
     if (!status.ok()) {
     } else if (!schedule_.takes_metric()) {
-      status = absl::FailedPreconditionError(absl::StrCat(
-          "job ", id_, "'s schedule (", SchedulerName(created_.spec()), ") takes no metric"));
+      status = absl::FailedPreconditionError(
+          absl::StrCat("job ", id_, "'s schedule (",
+                       SchedulerFieldName(created_.spec().kind_case()), ") takes no metric"));
     } else if (step > decided_step()) {
       status = absl::FailedPreconditionError(absl::StrCat(
           "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),

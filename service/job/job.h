@@ -43,10 +43,6 @@
 
 namespace lrsched {
 
-// The PyTorch class a spec's scheduler is, e.g. "ReduceLROnPlateau"; "" when
-// the spec has none.
-std::string SchedulerClassName(v1::SchedulerSpec::KindCase kind);
-
 // Told of every event a job emits while serving (not of those replayed at
 // start-up), and of a job closed by a failure. Called under the job's lock:
 // it must neither block nor call back into the job.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "service/job/scheduler_names.h"
 
 namespace lrsched {
 namespace {
