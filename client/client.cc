@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "client/grpc_status.h"
+#include "proto/status_conversion.h"
 
 namespace lrsched {
 namespace {
@@ -63,7 +64,7 @@ absl::StatusOr<Response> Client::Call(
     if (!client_internal::Transient(status,
                                     idempotent ? Repeat::kIdempotent : Repeat::kIfNotApplied) ||
         absl::Now() >= give_up) {
-      return client_internal::FromGrpcStatus(status);
+      return FromGrpcStatus(status);
     }
   }
 }

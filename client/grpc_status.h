@@ -1,18 +1,13 @@
-// The client's one place where grpc::Status becomes absl::Status, and where a
-// failed call is judged worth repeating. (The server converts in its own
-// service/server/status_conversion.h: the client may not link the server.)
-// Internal to the client library and lrschedctl; not installed.
+// The client's one place where a failed call is judged worth repeating, from
+// its grpc::Status. (The status itself converts to absl::Status in
+// proto/status_conversion.h, shared with the server.) Internal to the client
+// library and lrschedctl; not installed.
 #ifndef LRSCHED_CLIENT_GRPC_STATUS_H_
 #define LRSCHED_CLIENT_GRPC_STATUS_H_
 
 #include <grpcpp/support/status.h>
 
-#include "absl/status/status.h"
-
 namespace lrsched::client_internal {
-
-// The same code and message.
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // Whether asking again may change what a call does.
 enum class Repeat {

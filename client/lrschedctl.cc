@@ -33,6 +33,7 @@
 #include "client/grpc_status.h"
 #include "client/svg_plot.h"
 #include "lrsched/client.h"
+#include "proto/status_conversion.h"
 #include "yaml-cpp/yaml.h"
 
 ABSL_FLAG(std::string, server, "",
@@ -496,7 +497,7 @@ class Ctl {
       // Reading events again from the next sequence is harmless.
       if (!client_internal::Transient(status, client_internal::Repeat::kIdempotent) ||
           absl::Now() > give_up) {
-        return Fail("WatchJob", client_internal::FromGrpcStatus(status));
+        return Fail("WatchJob", FromGrpcStatus(status));
       }
       absl::SleepFor(absl::Milliseconds(200));
     }

@@ -15,8 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/exposer.h"
-#include "service/server/event_log.h"
 #include "service/server/server.h"
+#include "service/server/server_log.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "host:port to serve gRPC on, plaintext (port 0 picks a free port). Env LRSCHED_LISTEN.");
@@ -106,9 +106,9 @@ int main(int argc, char** argv) {
                  log_format.c_str());
     return 2;
   }
-  lrsched::EventLog log(log_format == "json" ? lrsched::LogFormat::kJson
-                                             : lrsched::LogFormat::kText,
-                        !verbose);
+  lrsched::ServerLog log(log_format == "json" ? lrsched::LogFormat::kJson
+                                              : lrsched::LogFormat::kText,
+                         !verbose);
 
   lrsched::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);

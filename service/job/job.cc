@@ -1,15 +1,18 @@
+// Job's state machine: the live calls, which emit events, the one Apply that
+// every event goes through, and Commit, which makes a call's events durable
+// before the call is acknowledged. Rebuilding from the log is in
+// job_replay.cc, the read side in job_view.cc and job_watch.cc.
 #include "service/job/job.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/message_differencer.h"
-#include "google/protobuf/util/time_util.h"
-#include "service/common/status_macros.h"
+#include "service/job/proto_time.h"
+#include "service/job/scheduler_names.h"
 
 namespace lrsched {
 namespace {
@@ -23,54 +26,7 @@ constexpr int64_t kMaxComputedValues = int64_t{1} << 22;
 // 4 MB receive limit whatever the number of parameter groups.
 constexpr int64_t kMaxAnswerValues = 400'000;
 
-// Equal to the last bit: what replay demands of a recorded decision.
-bool SameDecision(const v1::AggregatedMetric& a, const v1::AggregatedMetric& b) {
-  if (a.step() != b.step() || !SameBits(a.value(), b.value()) ||
-      !SameBits(a.total_weight(), b.total_weight()) || a.reduced() != b.reduced() ||
-      a.lrs_size() != b.lrs_size() || !SameBits(a.plateau().best(), b.plateau().best()) ||
-      a.plateau().num_bad_epochs() != b.plateau().num_bad_epochs() ||
-      a.plateau().cooldown_counter() != b.plateau().cooldown_counter()) {
-    return false;
-  }
-  for (int g = 0; g < a.lrs_size(); ++g) {
-    if (!SameBits(a.lrs(g), b.lrs(g))) return false;
-  }
-  return true;
-}
-
-std::string SchedulerName(const v1::SchedulerSpec& spec) {
-  const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(spec.kind_case());
-  return field == nullptr ? "none" : field->name();
-}
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
-}
-
-// What differs between two creation requests, for ALREADY_EXISTS.
-std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated& want) {
-  using google::protobuf::util::MessageDifferencer;
-  if (!MessageDifferencer::Equals(have.spec(), want.spec())) return "spec";
-  if (have.base_lrs_size() != want.base_lrs_size() ||
-      !std::equal(have.base_lrs().begin(), have.base_lrs().end(), want.base_lrs().begin())) {
-    return "base_lrs";
-  }
-  if (have.world_size() != want.world_size()) {
-    return absl::StrCat("world_size (", have.world_size(), ", asked ", want.world_size(), ")");
-  }
-  if (have.aggregation() != want.aggregation()) {
-    return absl::StrCat("aggregation (", v1::Aggregation_Name(have.aggregation()), ", asked ",
-                        v1::Aggregation_Name(want.aggregation()), ")");
-  }
-  return "";
-}
-
 }  // namespace
-
-std::string SchedulerClassName(v1::SchedulerSpec::KindCase kind) {
-  const auto* field = v1::SchedulerSpec::descriptor()->FindFieldByNumber(kind);
-  return field == nullptr ? "" : field->message_type()->name();
-}
 
 absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
                                                  const v1::JobCreated& created, absl::Time now,
@@ -92,37 +48,6 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
   return job;
 }
 
-absl::StatusOr<std::shared_ptr<Job>> Job::Replay(absl::Span<v1::JobEvent* const> events,
-                                                 const JobOptions& options, EventStore* store) {
-  if (events.empty() || !events.front()->has_created() || events.front()->sequence() != 1) {
-    return absl::DataLossError(absl::StrCat(
-        "job ", events.empty() ? "?" : events.front()->job_id(),
-        ": its log does not start with its creation"));
-  }
-  const v1::JobCreated& created = events.front()->created();
-  auto schedule = Schedule::Create(created.spec(), created.base_lrs());
-  if (!schedule.ok()) {
-    return absl::DataLossError(absl::StrCat("job ", events.front()->job_id(),
-                                            ": its spec no longer validates: ",
-                                            schedule.status().message()));
-  }
-  const absl::Time create_time = absl::FromUnixNanos(
-      google::protobuf::util::TimeUtil::TimestampToNanoseconds(events.front()->time()));
-  auto job = std::make_shared<Job>(Passkey(), events.front()->job_id(), created,
-                                   *std::move(schedule), create_time, options, store);
-  MutexLock lock(&job->mu_);
-  Callbacks released;
-  const size_t kept_from =
-      events.size() - std::min<size_t>(events.size(), static_cast<size_t>(options.max_events));
-  for (size_t i = 0; i < events.size(); ++i) {
-    LRSCHED_RETURN_IF_ERROR(job->Apply(*events[i], released, /*replay=*/true));
-    job->events_.Keep(*events[i], /*retain=*/i >= kept_from);
-  }
-  std::vector<WakeCallback> none;
-  job->MarkDurable(job->events_.last(), job->handed_out_, none).IgnoreError();
-  return job;
-}
-
 Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
          const JobOptions& options, EventStore* store)
     : id_(std::move(id)),
@@ -137,14 +62,6 @@ Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, abs
       events_(options_.max_events) {
   MutexLock lock(&mu_);
   values_.Append(schedule_.lrs(), schedule_.momentums());
-}
-
-absl::Status Job::MatchesCreation(const v1::JobCreated& created) const {
-  const std::string difference = CreationDifference(created_, created);
-  if (difference.empty()) return absl::OkStatus();
-  return absl::AlreadyExistsError(absl::StrCat(
-      "job ", id_, " already exists with a different ", difference,
-      "; delete it first or choose another job_id"));
 }
 
 absl::Status Job::CheckOpen(int32_t rank) const {
@@ -164,8 +81,6 @@ int64_t Job::decided_step() const {
   if (schedule_.step() >= first_metric) return schedule_.step();
   return std::min(first_metric, schedule_.last_step());
 }
-
-int64_t Job::shown_step() const { return std::min(schedule_.step(), durable_handed_out_); }
 
 bool Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
   const std::vector<double> before =
@@ -191,9 +106,7 @@ bool Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
     }
   }
   values_.Append(schedule_.lrs(), schedule_.momentums());
-  while (!history_.empty() && history_.front().metric.step() < values_.first()) {
-    history_.pop_front();
-  }
+  history_.DropBefore(values_.first());
   return true;
 }
 
@@ -275,23 +188,6 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
   return StepOutcome::kAnswered;
 }
 
-int64_t Job::worst_case_bytes() const {
-  MutexLock lock(&mu_);
-  // The job and its schedule; a kept event, a decision with its reports.
-  constexpr int64_t kFixed = 4096;
-  constexpr int64_t kPerEvent = 160;
-  constexpr int64_t kPerDecision = 160;
-  const int64_t groups = static_cast<int64_t>(schedule_.num_groups());
-  const int64_t window = options_.history_window;
-  int64_t bytes = kFixed + options_.max_events * kPerEvent +
-                  window * static_cast<int64_t>(values_.stride() * sizeof(double));
-  if (schedule_.takes_metric()) {
-    bytes += window * (kPerDecision + groups * static_cast<int64_t>(sizeof(double)) +
-                       created_.world_size() * static_cast<int64_t>(sizeof(MetricReport)));
-  }
-  return bytes;
-}
-
 absl::Status Job::EndedError(int64_t step) const {
   return absl::OutOfRangeError(absl::StrCat(
       "step: job ", id_, "'s schedule ends at step ", schedule_.last_step(), ", got ", step,
@@ -305,38 +201,6 @@ bool Job::CancelWaiter(StepWaiters::Id waiter) {
 
 // ---------------------------------------------------------------- metrics
 
-absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
-                                   v1::ReportMetricResponse* response) const {
-  if (step < values_.first() || history_.empty() || step < history_.front().metric.step()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "step: ", step, " was aggregated and has left job ", id_, "'s retained window [",
-        values_.first(), ", ", schedule_.step(), "]"));
-  }
-  const auto it = std::lower_bound(
-      history_.begin(), history_.end(), step,
-      [](const Aggregated& entry, int64_t s) { return entry.metric.step() < s; });
-  if (it == history_.end() || it->metric.step() != step) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "step: the metric of step ", step, " is not used: job ", id_,
-        "'s schedule takes metrics from step ", schedule_.first_metric_step(), " on"));
-  }
-  const auto& earlier =
-      rank < static_cast<int32_t>(it->reports.size()) ? it->reports[rank] : std::nullopt;
-  if (!earlier) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "step ", step, " of job ", id_, " was aggregated without a report of rank ", rank));
-  }
-  if (!earlier->SameAs(report)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "rank ", rank, " already reported ", earlier->value, " (weight ", earlier->weight,
-        ") for step ", step, " of job ", id_, "; got ", report.value, " (weight ",
-        report.weight, ")"));
-  }
-  response->set_aggregated(true);
-  *response->mutable_decision() = it->metric;
-  return absl::OkStatus();
-}
-
 void Job::ReportMetric(const v1::ReportMetricRequest& request,
                        v1::ReportMetricResponse* response, Done done) {
   std::optional<Finish> finish;
@@ -348,8 +212,9 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
     absl::Status status = CheckOpen(request.rank());
     if (!status.ok()) {
     } else if (!schedule_.takes_metric()) {
-      status = absl::FailedPreconditionError(absl::StrCat(
-          "job ", id_, "'s schedule (", SchedulerName(created_.spec()), ") takes no metric"));
+      status = absl::FailedPreconditionError(
+          absl::StrCat("job ", id_, "'s schedule (",
+                       SchedulerFieldName(created_.spec().kind_case()), ") takes no metric"));
     } else if (step > decided_step()) {
       status = absl::FailedPreconditionError(absl::StrCat(
           "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),
@@ -388,7 +253,7 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
         MaybeAggregate(released);
         if (schedule_.step() > step) {
           response->set_aggregated(true);
-          *response->mutable_decision() = history_.back().metric;
+          *response->mutable_decision() = history_.latest();
         }
       }
     }
@@ -649,7 +514,7 @@ absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& re
     return absl::DataLossError(absl::StrCat("job ", id_, ": aggregation of step ", metric.step(),
                                             " while step ", schedule_.step(), " awaits"));
   }
-  Aggregated entry{{}, {}};
+  MetricHistory::Entry entry;
   for (int rank = 0; rank < pending_.world_size(); ++rank) {
     entry.reports.push_back(pending_.Get(rank));
   }
@@ -668,7 +533,7 @@ absl::Status Job::ApplyAggregation(v1::StepAggregated& aggregated, Callbacks& re
   }
   metric = decided;
   entry.metric = std::move(decided);
-  history_.push_back(std::move(entry));
+  history_.Add(std::move(entry));
   auto ready = waiters_.TakeDecided(decided_step());
   for (auto& callback : ready) released.push_back(std::move(callback));
   return absl::OkStatus();
@@ -734,87 +599,6 @@ bool Job::closed() const {
 void Job::Run(Callbacks& callbacks, const absl::Status& status) {
   for (auto& callback : callbacks) std::move(callback)(status);
   callbacks.clear();
-}
-
-v1::JobEvent Job::CreationEvent() const {
-  v1::JobEvent event;
-  event.set_job_id(id_);
-  event.set_sequence(1);
-  *event.mutable_time() = ToTimestamp(create_time_);
-  *event.mutable_created() = created_;
-  return event;
-}
-
-absl::Status Job::ReadEvents(int64_t from_sequence, size_t max, std::vector<v1::JobEvent>* out,
-                             bool* ended) const {
-  MutexLock lock(&mu_);
-  if (!closed_.ok()) return closed_;
-  const size_t before = out->size();
-  absl::Status status =
-      events_.Read(from_sequence, max, [this] { return CreationEvent(); }, out);
-  if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat("job ", id_, ": ", status.message()));
-  }
-  const bool read_all = out->size() > before ? out->back().sequence() == events_.last()
-                                             : from_sequence > events_.last();
-  *ended = deleted_ && events_.durable() == events_.last() && read_all;
-  return absl::OkStatus();
-}
-
-uint64_t Job::WaitForEvent(int64_t from_sequence, WakeCallback wake) {
-  MutexLock lock(&mu_);
-  if (!closed_.ok()) return 0;
-  return events_.Wait(from_sequence, std::move(wake));
-}
-
-bool Job::CancelEventWait(uint64_t id) {
-  MutexLock lock(&mu_);
-  return events_.Cancel(id);
-}
-
-// ---------------------------------------------------------------- view
-
-Job::Gauges Job::gauges() const {
-  MutexLock lock(&mu_);
-  return {created_.spec().kind_case(), static_cast<int32_t>(waiters_.size()), pending_.count(),
-          schedule_.lrs()};
-}
-
-void Job::ToProto(v1::JobView view, v1::Job* job) const {
-  MutexLock lock(&mu_);
-  job->set_job_id(id_);
-  *job->mutable_spec() = created_.spec();
-  *job->mutable_base_lrs() = created_.base_lrs();
-  job->set_world_size(world_size_);
-  job->set_aggregation(created_.aggregation() == v1::AGGREGATION_UNSPECIFIED
-                           ? v1::WEIGHTED_MEAN
-                           : created_.aggregation());
-  *job->mutable_create_time() = ToTimestamp(create_time_);
-  job->set_decided_step(decided_step());
-  job->set_handed_out_step(handed_out_);
-  job->set_first_retained_step(values_.first());
-  if (values_.Contains(shown_step())) values_.Fill(shown_step(), job->mutable_latest());
-  for (const v1::Override& override : overrides_) *job->add_overrides() = override;
-  job->set_event_count(events_.last());
-  job->set_stored_bytes(events_.total_bytes());
-  job->set_last_sequence(events_.last());
-  job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
-  job->set_last_step(schedule_.last_step());
-  if (view == v1::JOB_VIEW_BASIC) return;
-  for (const Aggregated& entry : history_) {
-    // A decision states the values of the step after it.
-    if (entry.metric.step() + 1 > durable_handed_out_) break;
-    *job->add_metric_history() = entry.metric;
-  }
-  for (int rank = 0; rank < pending_.world_size(); ++rank) {
-    if (const auto& report = pending_.Get(rank)) {
-      v1::PendingReport* pending = job->add_pending_reports();
-      pending->set_step(schedule_.step());
-      pending->set_rank(rank);
-      pending->set_value(report->value);
-      pending->set_weight(report->weight);
-    }
-  }
 }
 
 }  // namespace lrsched

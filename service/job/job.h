@@ -20,7 +20,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +33,7 @@
 #include "lrsched/v1/job.pb.h"
 #include "lrsched/v1/scheduler_service.pb.h"
 #include "service/common/mutex.h"
-#include "service/common/sliding_vector.h"
+#include "service/job/metric_history.h"
 #include "service/job/metric_reports.h"
 #include "service/job/retained_events.h"
 #include "service/job/step_waiters.h"
@@ -43,10 +42,6 @@
 #include "service/store/event_store.h"
 
 namespace lrsched {
-
-// The PyTorch class a spec's scheduler is, e.g. "ReduceLROnPlateau"; "" when
-// the spec has none.
-std::string SchedulerClassName(v1::SchedulerSpec::KindCase kind);
 
 // Told of every event a job emits while serving (not of those replayed at
 // start-up), and of a job closed by a failure. Called under the job's lock:
@@ -273,11 +268,7 @@ class Job : public std::enable_shared_from_this<Job> {
   ValueWindow values_ ABSL_GUARDED_BY(mu_);
   // Reports of the step awaiting its metric.
   MetricReports pending_ ABSL_GUARDED_BY(mu_);
-  struct Aggregated {
-    v1::AggregatedMetric metric;
-    std::vector<std::optional<MetricReport>> reports;  // by rank
-  };
-  SlidingVector<Aggregated> history_ ABSL_GUARDED_BY(mu_);
+  MetricHistory history_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Override> overrides_ ABSL_GUARDED_BY(mu_);
   // Overrides not applied yet, by effective step, in order of arrival.
   std::vector<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);

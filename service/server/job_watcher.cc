@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "service/server/status_conversion.h"
+#include "proto/status_conversion.h"
 
 namespace lrsched {
 namespace {

@@ -10,6 +10,7 @@
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
+#include "service/job/scheduler_names.h"
 
 namespace lrsched {
 namespace {

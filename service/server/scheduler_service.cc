@@ -5,12 +5,11 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-
+#include "proto/status_conversion.h"
 #include "service/schedule/preview.h"
 #include "service/server/job_watcher.h"
 #include "service/server/step_reactor.h"
 #include "service/server/request_validation.h"
-#include "service/server/status_conversion.h"
 
 namespace lrsched {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "service/server/status_conversion.h"
+#include "proto/status_conversion.h"
 
 namespace lrsched {
 

@@ -13,8 +13,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
+#include "proto/status_conversion.h"
 #include "service/server/server.h"
-#include "service/server/status_conversion.h"
 
 namespace lrsched::testing {
 

@@ -5,14 +5,6 @@
 namespace lrsched::client_internal {
 namespace {
 
-TEST(GrpcStatusTest, ConversionKeepsCodeAndMessage) {
-  const absl::Status status =
-      FromGrpcStatus(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "step 3 undecided"));
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(status.message(), "step 3 undecided");
-  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
-}
-
 TEST(GrpcStatusTest, IdempotentCallsRepeatEveryOutcomeOfARestartingServer) {
   for (const auto code : {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::CANCELLED,
                           grpc::StatusCode::DEADLINE_EXCEEDED}) {

@@ -1,4 +1,4 @@
-#include "service/server/event_log.h"
+#include "service/server/server_log.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "service/job/scheduler_names.h"
 
 namespace lrsched {
 namespace {
@@ -86,11 +87,11 @@ LogLine& LogLine::Add(absl::string_view key,
   return *this;
 }
 
-EventLog::EventLog(LogFormat format, bool errors_only, std::FILE* out)
+ServerLog::ServerLog(LogFormat format, bool errors_only, std::FILE* out)
     : format_(format), errors_only_(errors_only), out_(out),
       writer_([this] { WriterLoop(); }) {}
 
-EventLog::~EventLog() {
+ServerLog::~ServerLog() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -98,13 +99,13 @@ EventLog::~EventLog() {
   writer_.join();
 }
 
-void EventLog::Info(absl::string_view event, const LogLine& line) {
+void ServerLog::Info(absl::string_view event, const LogLine& line) {
   if (!errors_only_) Log("info", event, line);
 }
 
-void EventLog::Error(absl::string_view event, const LogLine& line) { Log("error", event, line); }
+void ServerLog::Error(absl::string_view event, const LogLine& line) { Log("error", event, line); }
 
-void EventLog::Log(absl::string_view level, absl::string_view event, const LogLine& line) {
+void ServerLog::Log(absl::string_view level, absl::string_view event, const LogLine& line) {
   const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::string text;
   if (format_ == LogFormat::kJson) {
@@ -128,7 +129,7 @@ void EventLog::Log(absl::string_view level, absl::string_view event, const LogLi
   ++queued_;
 }
 
-void EventLog::Flush() {
+void ServerLog::Flush() {
   absl::MutexLock lock(&mu_);
   const int64_t target = queued_;
   const auto written = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -137,7 +138,7 @@ void EventLog::Flush() {
   mu_.Await(absl::Condition(&written));
 }
 
-void EventLog::WriterLoop() {
+void ServerLog::WriterLoop() {
   while (true) {
     std::deque<std::string> batch;
     int64_t dropped = 0;
@@ -162,7 +163,7 @@ void EventLog::WriterLoop() {
   }
 }
 
-void EventLog::OnEvent(const v1::JobEvent& event) {
+void ServerLog::OnEvent(const v1::JobEvent& event) {
   switch (event.kind_case()) {
     case v1::JobEvent::kCreated:
       Info("job_created", LogLine()
@@ -211,12 +212,12 @@ void EventLog::OnEvent(const v1::JobEvent& event) {
   }
 }
 
-void EventLog::OnClosed(const std::string& job_id, const absl::Status& status) {
+void ServerLog::OnClosed(const std::string& job_id, const absl::Status& status) {
   if (shutting_down_.load(std::memory_order_acquire) && status == closing_) return;
   Error("job_closed", LogLine().Add("job", job_id).Add("error", status.ToString()));
 }
 
-void EventLog::StartShutdown(const absl::Status& closing) {
+void ServerLog::StartShutdown(const absl::Status& closing) {
   closing_ = closing;
   shutting_down_.store(true, std::memory_order_release);
 }

@@ -2,8 +2,8 @@
 // ("TIME LEVEL EVENT key=value ...") or as one JSON object per line, written
 // by a thread of its own so that a callback thread never waits for whoever
 // reads stderr.
-#ifndef LRSCHED_SERVICE_SERVER_EVENT_LOG_H_
-#define LRSCHED_SERVICE_SERVER_EVENT_LOG_H_
+#ifndef LRSCHED_SERVICE_SERVER_SERVER_LOG_H_
+#define LRSCHED_SERVICE_SERVER_SERVER_LOG_H_
 
 #include <atomic>
 #include <cstdint>
@@ -36,7 +36,7 @@ class LogLine {
   LogLine& Add(absl::string_view key, const google::protobuf::RepeatedField<double>& values);
 
  private:
-  friend class EventLog;
+  friend class ServerLog;
   struct Field {
     std::string key;
     std::string json;  // the value as JSON
@@ -45,14 +45,14 @@ class LogLine {
   std::vector<Field> fields_;
 };
 
-class EventLog : public JobObserver {
+class ServerLog : public JobObserver {
  public:
   // errors_only: the `error` log level.
-  EventLog(LogFormat format, bool errors_only, std::FILE* out = stderr);
+  ServerLog(LogFormat format, bool errors_only, std::FILE* out = stderr);
   // Writes what is queued, then stops the writer.
-  ~EventLog() override;
-  EventLog(const EventLog&) = delete;
-  EventLog& operator=(const EventLog&) = delete;
+  ~ServerLog() override;
+  ServerLog(const ServerLog&) = delete;
+  ServerLog& operator=(const ServerLog&) = delete;
 
   void Info(absl::string_view event, const LogLine& line);
   void Error(absl::string_view event, const LogLine& line);
@@ -90,4 +90,4 @@ class EventLog : public JobObserver {
 
 }  // namespace lrsched
 
-#endif  // LRSCHED_SERVICE_SERVER_EVENT_LOG_H_
+#endif  // LRSCHED_SERVICE_SERVER_SERVER_LOG_H_

@@ -1,4 +1,4 @@
-#include "service/server/status_conversion.h"
+#include "proto/status_conversion.h"
 
 #include <string>
 

@@ -1,0 +1,134 @@
+// The read side of Job: what GetJob, ListJobs and the server's metrics see,
+// and the answers to calls that repeat what the job already has (the same
+// creation, a report of a step already aggregated). Nothing here changes
+// the job.
+#include "service/job/job.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "service/job/proto_time.h"
+
+namespace lrsched {
+namespace {
+
+// What differs between two creation requests, for ALREADY_EXISTS.
+std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated& want) {
+  using google::protobuf::util::MessageDifferencer;
+  if (!MessageDifferencer::Equals(have.spec(), want.spec())) return "spec";
+  if (have.base_lrs_size() != want.base_lrs_size() ||
+      !std::equal(have.base_lrs().begin(), have.base_lrs().end(), want.base_lrs().begin())) {
+    return "base_lrs";
+  }
+  if (have.world_size() != want.world_size()) {
+    return absl::StrCat("world_size (", have.world_size(), ", asked ", want.world_size(), ")");
+  }
+  if (have.aggregation() != want.aggregation()) {
+    return absl::StrCat("aggregation (", v1::Aggregation_Name(have.aggregation()), ", asked ",
+                        v1::Aggregation_Name(want.aggregation()), ")");
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status Job::MatchesCreation(const v1::JobCreated& created) const {
+  const std::string difference = CreationDifference(created_, created);
+  if (difference.empty()) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat(
+      "job ", id_, " already exists with a different ", difference,
+      "; delete it first or choose another job_id"));
+}
+
+absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricReport& report,
+                                   v1::ReportMetricResponse* response) const {
+  if (step < values_.first() || history_.empty() || step < history_.first_step()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "step: ", step, " was aggregated and has left job ", id_, "'s retained window [",
+        values_.first(), ", ", schedule_.step(), "]"));
+  }
+  const MetricHistory::Entry* entry = history_.Find(step);
+  if (entry == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "step: the metric of step ", step, " is not used: job ", id_,
+        "'s schedule takes metrics from step ", schedule_.first_metric_step(), " on"));
+  }
+  const auto& earlier =
+      rank < static_cast<int32_t>(entry->reports.size()) ? entry->reports[rank] : std::nullopt;
+  if (!earlier) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "step ", step, " of job ", id_, " was aggregated without a report of rank ", rank));
+  }
+  if (!earlier->SameAs(report)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "rank ", rank, " already reported ", earlier->value, " (weight ", earlier->weight,
+        ") for step ", step, " of job ", id_, "; got ", report.value, " (weight ",
+        report.weight, ")"));
+  }
+  response->set_aggregated(true);
+  *response->mutable_decision() = entry->metric;
+  return absl::OkStatus();
+}
+
+int64_t Job::shown_step() const { return std::min(schedule_.step(), durable_handed_out_); }
+
+Job::Gauges Job::gauges() const {
+  MutexLock lock(&mu_);
+  return {created_.spec().kind_case(), static_cast<int32_t>(waiters_.size()), pending_.count(),
+          schedule_.lrs()};
+}
+
+void Job::ToProto(v1::JobView view, v1::Job* job) const {
+  MutexLock lock(&mu_);
+  job->set_job_id(id_);
+  *job->mutable_spec() = created_.spec();
+  *job->mutable_base_lrs() = created_.base_lrs();
+  job->set_world_size(world_size_);
+  job->set_aggregation(created_.aggregation() == v1::AGGREGATION_UNSPECIFIED
+                           ? v1::WEIGHTED_MEAN
+                           : created_.aggregation());
+  *job->mutable_create_time() = ToTimestamp(create_time_);
+  job->set_decided_step(decided_step());
+  job->set_handed_out_step(handed_out_);
+  job->set_first_retained_step(values_.first());
+  if (values_.Contains(shown_step())) values_.Fill(shown_step(), job->mutable_latest());
+  for (const v1::Override& override : overrides_) *job->add_overrides() = override;
+  job->set_event_count(events_.last());
+  job->set_stored_bytes(events_.total_bytes());
+  job->set_last_sequence(events_.last());
+  job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
+  job->set_last_step(schedule_.last_step());
+  if (view == v1::JOB_VIEW_BASIC) return;
+  history_.AppendShown(durable_handed_out_, job->mutable_metric_history());
+  for (int rank = 0; rank < pending_.world_size(); ++rank) {
+    if (const auto& report = pending_.Get(rank)) {
+      v1::PendingReport* pending = job->add_pending_reports();
+      pending->set_step(schedule_.step());
+      pending->set_rank(rank);
+      pending->set_value(report->value);
+      pending->set_weight(report->weight);
+    }
+  }
+}
+
+int64_t Job::worst_case_bytes() const {
+  MutexLock lock(&mu_);
+  // The job and its schedule; a kept event, a decision with its reports.
+  constexpr int64_t kFixed = 4096;
+  constexpr int64_t kPerEvent = 160;
+  constexpr int64_t kPerDecision = 160;
+  const int64_t groups = static_cast<int64_t>(schedule_.num_groups());
+  const int64_t window = options_.history_window;
+  int64_t bytes = kFixed + options_.max_events * kPerEvent +
+                  window * static_cast<int64_t>(values_.stride() * sizeof(double));
+  if (schedule_.takes_metric()) {
+    bytes += window * (kPerDecision + groups * static_cast<int64_t>(sizeof(double)) +
+                       created_.world_size() * static_cast<int64_t>(sizeof(MetricReport)));
+  }
+  return bytes;
+}
+
+}  // namespace lrsched

@@ -1,0 +1,2 @@
+// The math may not know the job layer above it.
+#include "service/job/job.h"

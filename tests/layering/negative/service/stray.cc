@@ -1,0 +1,1 @@
+// A file in a layer's folder that layers.cmake does not place.
