@@ -99,6 +99,28 @@ class Appends {
   int failed_ = 0;
 };
 
+// What a store tells its health listener, in order, while this lives.
+class HealthTold {
+ public:
+  explicit HealthTold(SqliteEventStore& store) : store_(store) {
+    store_.SetHealthListener([this](const absl::Status& writes) {
+      std::lock_guard<std::mutex> lock(mu_);
+      told_.push_back(writes.ok());
+    });
+  }
+  ~HealthTold() { store_.SetHealthListener(nullptr); }
+
+  std::vector<bool> told() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return told_;
+  }
+
+ private:
+  SqliteEventStore& store_;
+  mutable std::mutex mu_;
+  std::vector<bool> told_;
+};
+
 std::map<std::string, std::vector<int64_t>> Stored(EventStore& store) {
   std::map<std::string, std::vector<int64_t>> jobs;
   EXPECT_THAT(store.LoadAll([&](absl::Span<v1::JobEvent* const> events) {
@@ -166,34 +188,20 @@ TEST_F(DiskFullTest, AFailingStoreTellsItsListenerAndNoticesByItselfWhenWritesWo
   options.probe_interval = absl::Milliseconds(10);
   auto store = SqliteEventStore::Open(path_, options);
   ASSERT_THAT(store, IsOk());
-  std::mutex mu;
-  std::vector<bool> told;
-  (*store)->SetHealthListener([&](const absl::Status& writes) {
-    std::lock_guard<std::mutex> lock(mu);
-    told.push_back(writes.ok());
-  });
+  HealthTold health(**store);
   Appends appends(**store);
   ASSERT_THAT(appends.Now({Event("a", 1)}), IsOk());
   Fill(/*slack=*/0);
   EXPECT_THAT(appends.Now({Event("a", 2, 320 * 1024)}),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(path_)));
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    EXPECT_EQ(told, std::vector<bool>{false}) << "told once, before the append's callback";
-  }
+  EXPECT_EQ(health.told(), std::vector<bool>{false}) << "told once, before the append's callback";
   // Nobody writes: the store's own probes find out that there is room.
   MakeRoom();
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (told.size() == 2) break;
-    }
+  while (absl::Now() < deadline && health.told().size() < 2) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  (*store)->SetHealthListener(nullptr);
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(told, (std::vector<bool>{false, true}));
+  EXPECT_EQ(health.told(), (std::vector<bool>{false, true}));
 }
 
 // Reads and flushes commit an empty transaction even on a full disk: they
@@ -203,12 +211,7 @@ TEST_F(DiskFullTest, ReadsWhileTheDiskIsFullDoNotSayTheStoreIsHealthy) {
   options.probe_interval = absl::Hours(1);
   auto store = SqliteEventStore::Open(path_, options);
   ASSERT_THAT(store, IsOk());
-  std::mutex mu;
-  std::vector<bool> told;
-  (*store)->SetHealthListener([&](const absl::Status& writes) {
-    std::lock_guard<std::mutex> lock(mu);
-    told.push_back(writes.ok());
-  });
+  HealthTold health(**store);
   Appends appends(**store);
   ASSERT_THAT(appends.Now({Event("a", 1)}), IsOk());
   Fill(/*slack=*/0);
@@ -235,9 +238,7 @@ TEST_F(DiskFullTest, ReadsWhileTheDiskIsFullDoNotSayTheStoreIsHealthy) {
   appends.Wait();
   for (auto& load : loaded) load.wait();
   (*store)->Flush();
-  (*store)->SetHealthListener(nullptr);
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(told, std::vector<bool>{false});
+  EXPECT_EQ(health.told(), std::vector<bool>{false});
 }
 
 }  // namespace
