@@ -25,6 +25,10 @@ constexpr int64_t kMaxComputedValues = int64_t{1} << 22;
 // Values one Step answer holds at most, so that it stays under gRPC's default
 // 4 MB receive limit whatever the number of parameter groups.
 constexpr int64_t kMaxAnswerValues = 400'000;
+// Bytes of overrides a job keeps (of retained steps, and still to come), so
+// that its view stays small whatever an operator sends: 127 of 1,024 rates,
+// tens of thousands of factors.
+constexpr size_t kMaxOverrideBytes = size_t{1} << 20;
 
 }  // namespace
 
@@ -107,6 +111,14 @@ bool Job::StepSchedule(double metric, v1::AggregatedMetric* decision) {
   }
   values_.Append(schedule_.lrs(), schedule_.momentums());
   history_.DropBefore(values_.first());
+  if (!overrides_.empty()) {
+    const auto gone = std::remove_if(
+        overrides_.begin(), overrides_.end(), [first = values_.first()](const v1::Override& o) {
+          return o.effective_step() < first;
+        });
+    for (auto it = gone; it != overrides_.end(); ++it) override_bytes_ -= it->ByteSizeLong();
+    overrides_.erase(gone, overrides_.end());
+  }
   return true;
 }
 
@@ -301,6 +313,11 @@ void Job::SetLearningRate(const v1::SetLearningRateRequest& request, v1::Overrid
       status = absl::OutOfRangeError(absl::StrCat(
           "step: the override would take effect at step ", effective, ", after job ", id_,
           "'s schedule ends at step ", schedule_.last_step()));
+    } else if (override_bytes_ >= kMaxOverrideBytes) {
+      status = absl::ResourceExhaustedError(absl::StrCat(
+          "job ", id_, " holds ", overrides_.size(), " overrides of steps from ", values_.first(),
+          " on, ", override_bytes_, " bytes, the most it keeps (", kMaxOverrideBytes,
+          "); an override is let go once the retained window has moved past its step"));
     } else {
       override->set_requested_step(request.step());
       override->set_effective_step(effective);
@@ -340,6 +357,7 @@ absl::Status Job::ApplyOverride(const v1::Override& override) {
     }
   }
   overrides_.push_back(override);
+  override_bytes_ += override.ByteSizeLong();
   if (override.effective_step() == schedule_.step()) {
     schedule_.ApplyOverride(override);
     values_.ReplaceLast(schedule_.lrs(), schedule_.momentums());

@@ -269,7 +269,10 @@ class Job : public std::enable_shared_from_this<Job> {
   // Reports of the step awaiting its metric.
   MetricReports pending_ ABSL_GUARDED_BY(mu_);
   MetricHistory history_ ABSL_GUARDED_BY(mu_);
+  // What GetJob shows: overrides of retained steps and of steps to come, and
+  // their serialized size (bounded by kMaxOverrideBytes).
   std::vector<v1::Override> overrides_ ABSL_GUARDED_BY(mu_);
+  size_t override_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Overrides not applied yet, by effective step, in order of arrival.
   std::vector<v1::Override> pending_overrides_ ABSL_GUARDED_BY(mu_);
   StepWaiters waiters_ ABSL_GUARDED_BY(mu_);

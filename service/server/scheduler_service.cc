@@ -97,13 +97,25 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerCon
   const auto jobs = registry_.List(request->page_token(), limit, &more);
   const v1::JobView view =
       request->view() == v1::JOB_VIEW_FULL ? v1::JOB_VIEW_FULL : v1::JOB_VIEW_BASIC;
-  for (const auto& listed : jobs) {
+  // A page also ends before it outgrows a default client's 4 MB receive
+  // limit: wide jobs (1,024 groups) take tens of KB each.
+  constexpr size_t kMaxPageBytes = size_t{2} << 20;
+  size_t bytes = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const auto& listed = jobs[i];
     v1::Job* job = response->add_jobs();
     if (listed.job != nullptr) {
       listed.job->ToProto(view, job);
     } else {
       job->set_job_id(listed.id);
       job->set_damaged(listed.damage);
+    }
+    bytes += job->ByteSizeLong();
+    if (bytes > kMaxPageBytes && i > 0) {
+      response->mutable_jobs()->RemoveLast();
+      more = true;
+      response->set_next_page_token(jobs[i - 1].id);
+      return Finish(context, absl::OkStatus());
     }
   }
   if (more) response->set_next_page_token(jobs.back().id);

@@ -88,5 +88,61 @@ TEST(CostlyRequestsTest, FarStepsOnWideJobsNeverStallHealthOrOtherJobs) {
   EXPECT_LT(slowest_step, absl::Seconds(1));
 }
 
+// Overrides are kept only while their step is retained, at most 1 MiB of
+// them: after 600 attempts on a 1,024-group job, GetJob and ListJobs answer,
+// and a page of wide jobs stays under a default client's 4 MB.
+TEST(CostlyRequestsTest, ManyOverridesOfAWideJobLeaveGetJobAndListJobsWorking) {
+  ServerOptions options;
+  options.job.history_window = 10;
+  options.job.handed_out_chunk = 1;
+  TestServer server(options);
+  for (int j = 0; j < 200; ++j) {
+    ASSERT_THAT(server.CreateJob(WideJob(absl::StrCat("wide", j))), IsOk());
+  }
+  v1::SetLearningRateRequest set;
+  set.set_job_id("wide0");
+  for (int g = 0; g < 1024; ++g) set.mutable_lrs()->add_values(0.01 + g * 1e-6);
+  int refused = 0;
+  for (int i = 0; i < 600; ++i) {
+    auto answer = server.SetLearningRate(set);
+    if (!answer.ok()) {
+      EXPECT_THAT(answer, StatusIs(absl::StatusCode::kResourceExhausted,
+                                   HasSubstr("the most it keeps (1048576)")));
+      ++refused;
+    }
+  }
+  // 8 KB each: 128 kept.
+  EXPECT_EQ(refused, 600 - 128);
+  auto job = server.GetJob("wide0");
+  ASSERT_THAT(job, IsOk());
+  EXPECT_EQ(job->overrides_size(), 128);
+  EXPECT_LT(job->ByteSizeLong(), size_t{2} << 20);
+  // Listing every job, page by page, each page under 4 MB (200 jobs of
+  // 8 KB and the 1 MB of overrides take two pages).
+  std::string token;
+  int listed = 0;
+  int pages = 0;
+  do {
+    v1::ListJobsRequest list;
+    list.set_page_size(1000);
+    list.set_page_token(token);
+    auto page = server.Call(&v1::SchedulerService::Stub::ListJobs, list);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_LT(page->ByteSizeLong(), size_t{4} << 20);
+    EXPECT_GT(page->jobs_size(), 0);
+    listed += page->jobs_size();
+    ++pages;
+    token = page->next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(listed, 200);
+  EXPECT_GE(pages, 2);
+  // Once the retained window has moved past their step, they are let go.
+  ASSERT_THAT(server.Step("wide0", 0, 15), IsOk());
+  job = server.GetJob("wide0");
+  ASSERT_THAT(job, IsOk());
+  EXPECT_EQ(job->overrides_size(), 0);
+  EXPECT_THAT(server.SetLearningRate(set), IsOk());
+}
+
 }  // namespace
 }  // namespace lrsched
