@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_directory.h"
 #include "tests/testing/test_server.h"
 
 namespace lrsched {
@@ -55,16 +56,12 @@ std::string Durable(v1::Job job) {
 class BackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/lrsched-backup-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    options_.state = (directory_ / "state.db").string();
+    options_.state = directory_.File("state.db");
     options_.job.handed_out_chunk = 4;
-    copy_ = (directory_ / "copy.db").string();
+    copy_ = directory_.File("copy.db");
   }
-  void TearDown() override { fs::remove_all(directory_); }
 
-  fs::path directory_;
+  ::lrsched::testing::TempDirectory directory_;
   ServerOptions options_;
   std::string copy_;
 };

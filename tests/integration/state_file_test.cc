@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_directory.h"
 #include "tests/testing/test_server.h"
 
 namespace lrsched {
@@ -31,13 +32,9 @@ using ::testing::HasSubstr;
 class StateFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/lrsched-state-file-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    state_ = (directory_ / "state.db").string();
-    errors_ = (directory_ / "stderr.txt").string();
+    state_ = directory_.File("state.db");
+    errors_ = directory_.File("stderr.txt");
   }
-  void TearDown() override { fs::remove_all(directory_); }
 
   std::string Errors() const {
     std::ifstream in(errors_);
@@ -46,7 +43,7 @@ class StateFileTest : public ::testing::Test {
     return text.str();
   }
 
-  fs::path directory_;
+  ::lrsched::testing::TempDirectory directory_;
   std::string state_;
   std::string errors_;
 };

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "service/store/sqlite_event_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_directory.h"
 
 namespace lrsched {
 namespace {
@@ -30,24 +31,18 @@ using ::testing::IsEmpty;
 
 class StateBackupTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/lrsched-backup-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(directory_); }
-  std::string PathOf(const std::string& name) const { return (directory_ / name).string(); }
+  std::string PathOf(const std::string& name) const { return directory_.File(name); }
   // Files in the directory but the state file's own.
   std::vector<std::string> OtherFiles() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(directory_)) {
+    for (const auto& entry : fs::directory_iterator(directory_.path())) {
       const std::string name = entry.path().filename().string();
       if (name.rfind("state.db", 0) != 0) names.push_back(name);
     }
     return names;
   }
 
-  fs::path directory_;
+  ::lrsched::testing::TempDirectory directory_;
 };
 
 v1::JobEvent Event(const std::string& job, int64_t sequence) {

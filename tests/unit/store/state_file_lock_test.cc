@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_directory.h"
 
 namespace lrsched {
 namespace {
@@ -25,16 +26,8 @@ using ::testing::HasSubstr;
 
 class StateFileLockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/lrsched-lock-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    state_ = (directory_ / "state.db").string();
-  }
-  void TearDown() override { fs::remove_all(directory_); }
-
-  fs::path directory_;
-  std::string state_;
+  ::lrsched::testing::TempDirectory directory_;
+  std::string state_ = directory_.File("state.db");
 };
 
 TEST_F(StateFileLockTest, ASecondHolderIsRefusedNamingTheFileAndThePid) {
