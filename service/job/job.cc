@@ -5,7 +5,6 @@
 #include "service/job/job.h"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -249,10 +248,10 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
             "rank ", request.rank(), " already reported ", earlier->value, " (weight ",
             earlier->weight, ") for step ", step, " of job ", id_, "; got ", report.value,
             " (weight ", report.weight, ")"));
-      } else if (!earlier && !std::isfinite(pending_.TotalWeight() + report.weight)) {
+      } else if (!earlier && !pending_.WeightFits(report.weight)) {
         status = absl::InvalidArgumentError(absl::StrCat(
             "weight: ", report.weight, " would bring the total weight of step ", step,
-            " of job ", id_, " to ", pending_.TotalWeight() + report.weight,
+            " of job ", id_, " past ", MetricReports::kMaxTotalWeight,
             "; the weights of a step's reports must sum to a finite number"));
       } else if (!earlier) {
         v1::JobEvent event;

@@ -19,6 +19,7 @@ MetricReports::AddResult MetricReports::Add(int rank, const MetricReport& report
   if (slot) return slot->SameAs(report) ? AddResult::kDuplicate : AddResult::kConflict;
   slot = report;
   ++count_;
+  added_weight_ += report.weight;
   return AddResult::kAdded;
 }
 
@@ -61,7 +62,9 @@ double MetricReports::TotalWeight() const {
 
 void MetricReports::Resize(int world_size) {
   for (size_t rank = world_size; rank < reports_.size(); ++rank) {
-    if (reports_[rank]) --count_;
+    if (!reports_[rank]) continue;
+    --count_;
+    added_weight_ -= reports_[rank]->weight;
   }
   reports_.resize(world_size);
 }
@@ -69,6 +72,7 @@ void MetricReports::Resize(int world_size) {
 void MetricReports::Clear() {
   for (auto& report : reports_) report.reset();
   count_ = 0;
+  added_weight_ = 0;
 }
 
 }  // namespace lrsched

@@ -5,6 +5,7 @@
 #define LRSCHED_SERVICE_JOB_METRIC_REPORTS_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -44,6 +45,11 @@ class MetricReports {
   // Precondition: count() > 0.
   double Aggregate(v1::Aggregation aggregation) const;
   double TotalWeight() const;
+  // Whether `weight` can join the reports with their total weight staying
+  // finite. O(1), from a sum kept as reports come: asked on every report,
+  // with up to 65,536 ranks.
+  bool WeightFits(double weight) const { return weight <= kMaxTotalWeight - added_weight_; }
+  static constexpr double kMaxTotalWeight = std::numeric_limits<double>::max();
 
   // Changes the number of workers, dropping the reports of ranks that no
   // longer exist.
@@ -53,6 +59,8 @@ class MetricReports {
  private:
   std::vector<std::optional<MetricReport>> reports_;
   int count_ = 0;
+  // The weights of the reports held, summed as they came.
+  double added_weight_ = 0;
 };
 
 }  // namespace lrsched
