@@ -650,6 +650,9 @@ class Ctl {
       case v1::JobEvent::kHandedOutRaised:
         return absl::StrFormat("%shanded out: up to step %d", head,
                                event.handed_out_raised().step());
+      case v1::JobEvent::kStepRequested:
+        return absl::StrFormat("%srank %d asked for step %d", head,
+                               event.step_requested().rank(), event.step_requested().step());
       case v1::JobEvent::kDeleted:
         return absl::StrCat(head, "deleted");
       case v1::JobEvent::KIND_NOT_SET:

@@ -60,6 +60,7 @@ Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, abs
       options_(options),
       schedule_(std::move(schedule)),
       world_size_(std::max(created_.world_size(), 1)),
+      rank_steps_(static_cast<size_t>(world_size_), 0),
       values_(schedule_.num_groups(), schedule_.cycles_momentum(), options_.history_window),
       pending_(world_size_),
       events_(options_.max_events) {
@@ -127,14 +128,37 @@ void Job::Advance(int64_t target) {
   }
 }
 
-void Job::RaiseHandedOut(int64_t first, int64_t last, Callbacks& released) {
+void Job::RaiseHandedOut(int32_t rank, int64_t first, int64_t last, Callbacks& released) {
   if (last <= handed_out_) return;
   const int64_t reserved = std::max(
       last, std::min({handed_out_ + options_.handed_out_chunk, decided_step(),
-                      first + options_.history_window - 1}));
+                      first + options_.history_window - 1, reachable_step(rank, first)}));
   v1::JobEvent event;
   event.mutable_handed_out_raised()->set_step(reserved);
   Emit(std::move(event), released);
+}
+
+int64_t Job::reachable_step(int32_t rank, int64_t step) const {
+  int64_t slowest = std::numeric_limits<int64_t>::max();
+  for (size_t r = 0; r < rank_steps_.size(); ++r) {
+    slowest = std::min(slowest, static_cast<int32_t>(r) == rank ? std::max(rank_steps_[r], step)
+                                                                : rank_steps_[r]);
+  }
+  return slowest + options_.history_window - 1;
+}
+
+void Job::RecordRequest(int32_t rank, int64_t step, Callbacks& released) {
+  // A single worker's own request is all the window must keep for it.
+  if (world_size_ == 1 || step <= rank_steps_[static_cast<size_t>(rank)]) return;
+  v1::JobEvent event;
+  event.mutable_step_requested()->set_rank(rank);
+  event.mutable_step_requested()->set_step(step);
+  Emit(std::move(event), released);
+}
+
+void Job::ReleaseReachable(Callbacks& released) {
+  auto ready = waiters_.TakeDecided(std::min(decided_step(), reachable_step(-1, 0)));
+  for (auto& callback : ready) released.push_back(std::move(callback));
 }
 
 // ---------------------------------------------------------------- Step
@@ -143,10 +167,18 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
                            Done done, StepWaiters::Callback on_decided,
                            std::atomic<StepWaiters::Id>* waiter) {
   std::optional<Finish> finish;
+  StepOutcome outcome = StepOutcome::kAnswered;
   {
     MutexLock lock(&mu_);
     const int64_t step = request.step();
-    absl::Status status = CheckOpen(request.rank());
+    const int32_t rank = request.rank();
+    absl::Status status = CheckOpen(rank);
+    const auto park = [&] {
+      if (!on_decided) return StepOutcome::kUndecided;
+      const StepWaiters::Id id = waiters_.Add(step, std::move(on_decided));
+      if (waiter != nullptr) waiter->store(id);
+      return StepOutcome::kParked;
+    };
     if (!status.ok()) {
     } else if (step > schedule_.last_step()) {
       status = EndedError(step);
@@ -155,27 +187,28 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
           "step: ", step, " is before job ", id_, "'s retained window [", values_.first(), ", ",
           schedule_.step(), "]"));
     } else if (step > decided_step()) {
-      if (!on_decided) return StepOutcome::kUndecided;
-      const StepWaiters::Id id = waiters_.Add(step, std::move(on_decided));
-      if (waiter != nullptr) waiter->store(id);
-      return StepOutcome::kParked;
-    } else if (const int64_t advance = kMaxComputedValues / static_cast<int64_t>(values_.stride());
-               step - schedule_.step() > advance) {
-      status = absl::OutOfRangeError(absl::StrCat(
-          "step: ", step, " is more than ", advance, " steps past job ", id_,
-          "'s furthest computed step ", schedule_.step(), " (one call computes at most ",
-          kMaxComputedValues, " values, ", values_.stride(),
-          " a step); ask for nearer steps first"));
+      return park();
+    } else if (step > handed_out_ && step > reachable_step(rank, step)) {
+      // Waits for the slowest rank rather than take its steps away.
+      Callbacks released;
+      RecordRequest(rank, step, released);
+      outcome = park();
+      finish = Commit(std::move(released), [](absl::Status) {}, absl::OkStatus(),
+                      /*barrier=*/false);
+    } else {
+      status = CheckComputable(step);
     }
     Callbacks released;
-    if (status.ok()) {
+    if (outcome != StepOutcome::kAnswered) {
+    } else if (status.ok()) {
       const int64_t per_answer =
           std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
-      int64_t last =
-          std::min({step + request.look_ahead(), decided_step(),
-                    step + options_.history_window - 1, step + per_answer - 1});
+      int64_t last = std::min({step + request.look_ahead(), decided_step(),
+                               step + options_.history_window - 1, step + per_answer - 1,
+                               reachable_step(rank, step)});
+      if (last > handed_out_) RecordRequest(rank, step, released);
       // Computes up to what it reserves: values leave only up to it.
-      RaiseHandedOut(step, last, released);
+      RaiseHandedOut(rank, step, last, released);
       // Computing may have found where the schedule ends.
       last = std::min(last, schedule_.last_step());
       if (step > last) {
@@ -196,7 +229,16 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     }
   }
   std::move (*finish)();
-  return StepOutcome::kAnswered;
+  return outcome;
+}
+
+absl::Status Job::CheckComputable(int64_t step) const {
+  const int64_t advance = kMaxComputedValues / static_cast<int64_t>(values_.stride());
+  if (step - schedule_.step() <= advance) return absl::OkStatus();
+  return absl::OutOfRangeError(absl::StrCat(
+      "step: ", step, " is more than ", advance, " steps past job ", id_,
+      "'s furthest computed step ", schedule_.step(), " (one call computes at most ",
+      kMaxComputedValues, " values, ", values_.stride(), " a step); ask for nearer steps first"));
 }
 
 absl::Status Job::EndedError(int64_t step) const {
@@ -230,6 +272,15 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
       status = absl::FailedPreconditionError(absl::StrCat(
           "step: ", step, " of job ", id_, " is not decided yet (steps up to ", decided_step(),
           " are); report a step after training it"));
+    } else if (step > schedule_.step() && step > reachable_step(request.rank(), step)) {
+      // Computing up to it would take away steps a slower rank still needs.
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "step: ", step, " of job ", id_, " is more than its history_window (",
+          options_.history_window, " steps) past step ",
+          reachable_step(request.rank(), step) - options_.history_window + 1,
+          ", which a rank has not asked past yet; report a step after training it"));
+    } else if (absl::Status far = CheckComputable(step); !far.ok()) {
+      status = std::move(far);
     } else if (schedule_.ended() && step >= schedule_.step()) {
       status = EndedError(step + 1);
     } else if (step < schedule_.first_metric_step()) {
@@ -285,7 +336,7 @@ void Job::MaybeAggregate(Callbacks& released) {
   // Every worker asks for the decided step next: reserving it in this same
   // write also saves the write (an fsync with full sync) its first Step
   // would cost.
-  RaiseHandedOut(schedule_.step(), schedule_.step(), released);
+  RaiseHandedOut(-1, schedule_.step(), schedule_.step(), released);
 }
 
 // ---------------------------------------------------------------- overrides
@@ -485,6 +536,9 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
       if (event.world_size_changed().world_size() < 1) break;
       world_size_ = event.world_size_changed().world_size();
       pending_.Resize(world_size_);
+      // A new rank may still ask for any retained step.
+      rank_steps_.resize(static_cast<size_t>(world_size_), values_.first());
+      ReleaseReachable(released);
       return absl::OkStatus();
     case v1::JobEvent::kHandedOutRaised: {
       const int64_t step = event.handed_out_raised().step();
@@ -494,6 +548,14 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
       // Computing may find the schedule's end (a step whose values would
       // not be finite): nothing past it was handed out.
       handed_out_ = std::min(handed_out_, schedule_.last_step());
+      return absl::OkStatus();
+    }
+    case v1::JobEvent::kStepRequested: {
+      const v1::StepRequested& requested = event.step_requested();
+      if (requested.rank() < 0 || requested.rank() >= world_size_) break;
+      int64_t& at = rank_steps_[static_cast<size_t>(requested.rank())];
+      at = std::max(at, requested.step());
+      ReleaseReachable(released);
       return absl::OkStatus();
     }
     case v1::JobEvent::kDeleted:
@@ -520,6 +582,8 @@ absl::Status Job::ApplyReport(const v1::JobEvent& event) {
                                             " reports rank ", reported.rank(), " for step ",
                                             reported.step(), ", which does not fit"));
   }
+  int64_t& at = rank_steps_[static_cast<size_t>(reported.rank())];
+  at = std::max(at, reported.step());
   return absl::OkStatus();
 }
 

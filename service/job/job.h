@@ -112,12 +112,16 @@ class Job : public std::enable_shared_from_this<Job> {
   // Answers a Step request when its step is decided (kAnswered): fills
   // `response` and runs `done` (at once, or once the handed-out step that
   // covers the answer is durable). Otherwise, with an empty `on_decided`
-  // returns kUndecided and does nothing; with one, parks it (kParked) to run
+  // returns kUndecided and answers nothing; with one, parks it (kParked) to run
   // with OK once the step is decided (ask again then) or with the reason it
   // never will be; its id goes to `waiter` (for CancelWaiter) before it can
-  // run. Errors passed to `done`: NOT_FOUND (deleted), INVALID_ARGUMENT
+  // run. A decided step waits too while answering it would push out of the
+  // retained window a step that a slower rank has not asked past (recorded
+  // as a StepRequested event, so that the others can wait for this rank).
+  // Errors passed to `done`: NOT_FOUND (deleted), INVALID_ARGUMENT
   // (rank >= world_size), OUT_OF_RANGE (before the retained window, after the
-  // last step), UNAVAILABLE (closed, or the store failed).
+  // last step, too far past the furthest computed step), UNAVAILABLE
+  // (closed, or the store failed).
   StepOutcome Step(const v1::StepRequest& request, v1::StepResponse* response, Done done,
                    StepWaiters::Callback on_decided,
                    std::atomic<StepWaiters::Id>* waiter = nullptr);
@@ -129,8 +133,9 @@ class Job : public std::enable_shared_from_this<Job> {
   // Records a worker's metric; aggregates the step when every worker has
   // reported it, deciding the next step and releasing parked Steps.
   // Errors: NOT_FOUND, INVALID_ARGUMENT (rank), FAILED_PRECONDITION (no
-  // metric taken, step undecided or its metric unused), ALREADY_EXISTS (a
-  // different report for the same rank and step), OUT_OF_RANGE (left the window).
+  // metric taken, step undecided or too far ahead, or its metric unused), ALREADY_EXISTS (a
+  // different report for the same rank and step), OUT_OF_RANGE (left the window,
+  // or too far past the furthest computed step).
   // `done` runs once the report (and the aggregation it completed) is durable.
   void ReportMetric(const v1::ReportMetricRequest& request, v1::ReportMetricResponse* response,
                     Done done);
@@ -166,8 +171,11 @@ class Job : public std::enable_shared_from_this<Job> {
   int64_t worst_case_bytes() const;
 
   // What GetJob shows. Values and decisions only up to the durable
-  // handed-out step: nothing an override could still change.
-  void ToProto(v1::JobView view, v1::Job* job) const;
+  // handed-out step: nothing an override could still change. The FULL
+  // view's metric history ends before `history_before_step` (0: none) and
+  // takes at most kMaxHistoryBytes.
+  static constexpr size_t kMaxHistoryBytes = size_t{2} << 20;
+  void ToProto(v1::JobView view, v1::Job* job, int64_t history_before_step = 0) const;
 
   // Copies durable events with sequence >= from_sequence, at most `max`,
   // into `out`. `ended` is set when the job's last event (deletion) has been
@@ -222,9 +230,19 @@ class Job : public std::enable_shared_from_this<Job> {
 
   // Raises the handed-out step to cover `last` (the last value an answer
   // about to be given states), a chunk ahead where the schedule is decided,
-  // yet never so far that `first` leaves the retained window.
-  void RaiseHandedOut(int64_t first, int64_t last, Callbacks& released)
+  // yet never past reachable_step(rank, first).
+  void RaiseHandedOut(int32_t rank, int64_t first, int64_t last, Callbacks& released)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The furthest step values may be computed to without pushing out of the
+  // retained window a step that some rank has not asked past, `rank` (if
+  // not -1) counted as asking for `step`.
+  int64_t reachable_step(int32_t rank, int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records (an event) that `rank` asked for `step`, past the handed-out
+  // step, where it moves the rank on and other ranks may wait for it.
+  void RecordRequest(int32_t rank, int64_t step, Callbacks& released)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Releases the parked Steps that ranks' progress has made reachable.
+  void ReleaseReachable(Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Aggregates the pending step if every worker has reported it, and
   // reserves the step it decides, so that no override can change a value
   // that the decision states.
@@ -238,6 +256,8 @@ class Job : public std::enable_shared_from_this<Job> {
   // False, changing nothing, where the schedule ends (see Schedule::Step).
   bool StepSchedule(double metric, v1::AggregatedMetric* decision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OUT_OF_RANGE when reaching `step` would take one call too long.
+  absl::Status CheckComputable(int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OUT_OF_RANGE for `step`, past the schedule's end, with the reason.
   absl::Status EndedError(int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The furthest step whose values may be shown.
@@ -257,6 +277,9 @@ class Job : public std::enable_shared_from_this<Job> {
   mutable Mutex mu_;
   Schedule schedule_ ABSL_GUARDED_BY(mu_);  // at the furthest computed step
   int32_t world_size_ ABSL_GUARDED_BY(mu_);
+  // Per rank, the furthest step it is known to have asked for or reported
+  // (from the log alone, so that replay agrees): it needs no earlier step.
+  std::vector<int64_t> rank_steps_ ABSL_GUARDED_BY(mu_);
   int64_t handed_out_ ABSL_GUARDED_BY(mu_) = -1;
   // The furthest handed-out step that is durable: values leave only up to it.
   int64_t durable_handed_out_ ABSL_GUARDED_BY(mu_) = -1;

@@ -5,6 +5,7 @@
 #include "service/job/job.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -81,7 +82,7 @@ Job::Gauges Job::gauges() const {
           schedule_.lrs()};
 }
 
-void Job::ToProto(v1::JobView view, v1::Job* job) const {
+void Job::ToProto(v1::JobView view, v1::Job* job, int64_t history_before_step) const {
   MutexLock lock(&mu_);
   job->set_job_id(id_);
   *job->mutable_spec() = created_.spec();
@@ -95,14 +96,17 @@ void Job::ToProto(v1::JobView view, v1::Job* job) const {
   job->set_handed_out_step(handed_out_);
   job->set_first_retained_step(values_.first());
   if (values_.Contains(shown_step())) values_.Fill(shown_step(), job->mutable_latest());
-  for (const v1::Override& override : overrides_) *job->add_overrides() = override;
   job->set_event_count(events_.last());
   job->set_stored_bytes(events_.total_bytes());
   job->set_last_sequence(events_.last());
   job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
   job->set_last_step(schedule_.last_step());
   if (view == v1::JOB_VIEW_BASIC) return;
-  history_.AppendShown(durable_handed_out_, job->mutable_metric_history());
+  for (const v1::Override& override : overrides_) *job->add_overrides() = override;
+  job->set_more_metric_history(history_.AppendShown(
+      durable_handed_out_,
+      history_before_step > 0 ? history_before_step : std::numeric_limits<int64_t>::max(),
+      kMaxHistoryBytes, job->mutable_metric_history()));
   for (int rank = 0; rank < pending_.world_size(); ++rank) {
     if (const auto& report = pending_.Get(rank)) {
       v1::PendingReport* pending = job->add_pending_reports();
@@ -122,7 +126,8 @@ int64_t Job::worst_case_bytes() const {
   constexpr int64_t kPerDecision = 160;
   const int64_t groups = static_cast<int64_t>(schedule_.num_groups());
   const int64_t window = options_.history_window;
-  int64_t bytes = kFixed + options_.max_events * kPerEvent +
+  int64_t bytes = kFixed + created_.world_size() * static_cast<int64_t>(sizeof(int64_t)) +
+                  options_.max_events * kPerEvent +
                   window * static_cast<int64_t>(values_.stride() * sizeof(double));
   if (schedule_.takes_metric()) {
     bytes += window * (kPerDecision + groups * static_cast<int64_t>(sizeof(double)) +

@@ -1,6 +1,7 @@
 #include "service/job/metric_history.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace lrsched {
 
@@ -30,13 +31,26 @@ const MetricHistory::Entry* MetricHistory::Find(int64_t step) const {
   return &*it;
 }
 
-void MetricHistory::AppendShown(
-    int64_t last_shown, google::protobuf::RepeatedPtrField<v1::AggregatedMetric>* out) const {
-  for (const Entry& entry : entries_) {
-    // A decision states the values of the step after it.
-    if (entry.metric.step() + 1 > last_shown) break;
-    *out->Add() = entry.metric;
+bool MetricHistory::AppendShown(
+    int64_t last_shown, int64_t before, size_t max_bytes,
+    google::protobuf::RepeatedPtrField<v1::AggregatedMetric>* out) const {
+  // A decision states the values of the step after it.
+  const int64_t end_step = std::min(before, last_shown);
+  const auto end = std::lower_bound(
+      entries_.begin(), entries_.end(), end_step,
+      [](const Entry& entry, int64_t s) { return entry.metric.step() < s; });
+  auto first = end;
+  size_t bytes = 0;
+  while (first != entries_.begin()) {
+    // The field's tag and length take a few bytes beside the message.
+    const size_t size = std::prev(first)->metric.ByteSizeLong() + 4;
+    if (bytes + size > max_bytes) break;
+    bytes += size;
+    --first;
   }
+  out->Reserve(out->size() + static_cast<int>(end - first));
+  for (auto it = first; it != end; ++it) *out->Add() = it->metric;
+  return first != entries_.begin();
 }
 
 }  // namespace lrsched

@@ -42,10 +42,11 @@ class MetricHistory {
   // The entry of `step`; null when no decision of that step is recorded.
   const Entry* Find(int64_t step) const;
 
-  // Appends to `out`, oldest first, the decisions that state only values of
-  // steps up to `last_shown` (a decision states the values of the step after
-  // it).
-  void AppendShown(int64_t last_shown,
+  // Appends to `out`, oldest first, the most recent decisions of steps before
+  // `before` that state only values of steps up to `last_shown` (a decision
+  // states the values of the step after it), as many as fit in `max_bytes`
+  // serialized. Returns whether older decisions were left out.
+  bool AppendShown(int64_t last_shown, int64_t before, size_t max_bytes,
                    google::protobuf::RepeatedPtrField<v1::AggregatedMetric>* out) const;
 
  private:

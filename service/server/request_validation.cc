@@ -68,6 +68,8 @@ absl::Status Validate(const v1::CreateJobRequest& request) {
 
 absl::Status Validate(const v1::GetJobRequest& request) {
   LRSCHED_RETURN_IF_ERROR(ValidateJobId(request.job_id()));
+  LRSCHED_RETURN_IF_ERROR(CheckRange("history_before_step", request.history_before_step(), 0,
+                                     kMaxStep));
   return CheckView(request.view());
 }
 

@@ -83,7 +83,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerConte
     return Finish(context, job.status());
   }
   (*job)->ToProto(request->view() == v1::JOB_VIEW_BASIC ? v1::JOB_VIEW_BASIC : v1::JOB_VIEW_FULL,
-                  response);
+                  response, request->history_before_step());
   return Finish(context, absl::OkStatus());
 }
 

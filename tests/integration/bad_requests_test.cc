@@ -91,6 +91,8 @@ std::vector<BadRequest> BadRequests() {
       {"get bad id", kInvalid, "job_id: may hold only", Unary(&Stub::GetJob, R"({"job_id": "a*"})")},
       {"get unknown view", kInvalid, "view: unknown value 7",
        Unary(&Stub::GetJob, R"({"job_id": "p", "view": 7})")},
+      {"negative history step", kInvalid, "history_before_step: must be in [0, ",
+       Unary(&Stub::GetJob, R"({"job_id": "p", "history_before_step": -1})")},
       {"negative page size", kInvalid, "page_size: must be in [0, 1000], got -1",
        Unary(&Stub::ListJobs, R"({"page_size": -1})")},
       {"huge page size", kInvalid, "page_size: must be in [0, 1000], got 1001",

@@ -117,8 +117,16 @@ TEST(CostlyRequestsTest, ManyOverridesOfAWideJobLeaveGetJobAndListJobsWorking) {
   ASSERT_THAT(job, IsOk());
   EXPECT_EQ(job->overrides_size(), 128);
   EXPECT_LT(job->ByteSizeLong(), size_t{2} << 20);
-  // Listing every job, page by page, each page under 4 MB (200 jobs of
-  // 8 KB and the 1 MB of overrides take two pages).
+  // The BASIC view has no overrides: the spec, the base and latest rates.
+  v1::GetJobRequest basic;
+  basic.set_job_id("wide0");
+  basic.set_view(v1::JOB_VIEW_BASIC);
+  auto summary = server.Call(&v1::SchedulerService::Stub::GetJob, basic);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->overrides_size(), 0);
+  EXPECT_LT(summary->ByteSizeLong(), size_t{20} << 10);
+  // Listing every job in full, page by page, each page under 4 MB (200 jobs
+  // of 8 KB and the 1 MB of overrides take two pages).
   std::string token;
   int listed = 0;
   int pages = 0;
@@ -126,6 +134,7 @@ TEST(CostlyRequestsTest, ManyOverridesOfAWideJobLeaveGetJobAndListJobsWorking) {
     v1::ListJobsRequest list;
     list.set_page_size(1000);
     list.set_page_token(token);
+    list.set_view(v1::JOB_VIEW_FULL);
     auto page = server.Call(&v1::SchedulerService::Stub::ListJobs, list);
     ASSERT_THAT(page, IsOk());
     EXPECT_LT(page->ByteSizeLong(), size_t{4} << 20);
@@ -142,6 +151,47 @@ TEST(CostlyRequestsTest, ManyOverridesOfAWideJobLeaveGetJobAndListJobsWorking) {
   ASSERT_THAT(job, IsOk());
   EXPECT_EQ(job->overrides_size(), 0);
   EXPECT_THAT(server.SetLearningRate(set), IsOk());
+}
+
+// A wide plateau job's history is larger than one answer: GetJob returns
+// the latest decisions within 2 MiB and pages back through the rest.
+TEST(CostlyRequestsTest, ALongHistoryOfAWideJobPagesBack) {
+  TestServer server;
+  auto create = FromJson<v1::CreateJobRequest>(
+      R"({"job_id": "plateau", "spec": {"reduce_lr_on_plateau": {"patience": 2}}})");
+  for (int g = 0; g < 1024; ++g) create.add_base_lrs(0.1 + g * 1e-6);
+  ASSERT_THAT(server.CreateJob(create), IsOk());
+  constexpr int64_t kSteps = 600;
+  for (int64_t step = 0; step < kSteps; ++step) {
+    ASSERT_THAT(server.Step("plateau", 0, step), IsOk());
+    ASSERT_THAT(server.ReportMetric("plateau", 0, step, 1.0 + (step % 7)), IsOk());
+  }
+  ASSERT_THAT(server.Step("plateau", 0, kSteps), IsOk());
+  std::vector<int64_t> steps;
+  int pages = 0;
+  v1::GetJobRequest request;
+  request.set_job_id("plateau");
+  while (true) {
+    auto page = server.Call(&v1::SchedulerService::Stub::GetJob, request);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_LT(page->ByteSizeLong(), size_t{3} << 20);
+    ASSERT_GT(page->metric_history_size(), 0);
+    ++pages;
+    std::vector<int64_t> older;
+    for (const auto& decision : page->metric_history()) older.push_back(decision.step());
+    steps.insert(steps.begin(), older.begin(), older.end());
+    if (!page->more_metric_history()) break;
+    request.set_history_before_step(page->metric_history(0).step());
+  }
+  EXPECT_GE(pages, 3);
+  ASSERT_EQ(steps.size(), static_cast<size_t>(kSteps));
+  for (int64_t step = 0; step < kSteps; ++step) EXPECT_EQ(steps[step], step);
+  // The summary stays small.
+  request.set_view(v1::JOB_VIEW_BASIC);
+  request.set_history_before_step(0);
+  auto summary = server.Call(&v1::SchedulerService::Stub::GetJob, request);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_LT(summary->ByteSizeLong(), size_t{40} << 10);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -105,6 +106,7 @@ std::string JobDriver::Operate(Job& job, StatedValues& stated) {
   const int64_t decided = std::min<int64_t>(view.decided_step(),
                                             std::max<int64_t>(view.handed_out_step(), 0) + 8);
   const int world = view.world_size();
+  asked_.resize(static_cast<size_t>(world), view.first_retained_step());
   const int op = Pick(0, 99);
   std::string record;
   if (op < 40) {
@@ -122,6 +124,16 @@ std::string JobDriver::Operate(Job& job, StatedValues& stated) {
     }
     record = absl::StrCat("step ", request.ShortDebugString(), " -> ", static_cast<int>(outcome),
                           " ", answered.ToString(), " ", response.ShortDebugString());
+    int64_t& asked = asked_[static_cast<size_t>(request.rank())];
+    if (absl::IsOutOfRange(answered) &&
+        absl::StrContains(answered.message(), "before job job's retained window") &&
+        request.step() >= asked) {
+      evictions_.push_back(absl::StrCat(record, " (rank ", request.rank(), " had asked for ",
+                                        asked, " at most)"));
+    }
+    if (outcome != Job::StepOutcome::kAnswered || answered.ok()) {
+      asked = std::max(asked, request.step());
+    }
   } else if (op < 75) {
     v1::ReportMetricRequest request;
     request.set_rank(Pick(0, world - 1));
@@ -202,6 +214,12 @@ absl::Status NoConflicts(const StatedValues& stated, absl::string_view which) {
                                           absl::StrJoin(stated.conflicts(), "\n")));
 }
 
+absl::Status NoEvictions(const JobDriver& driver) {
+  if (driver.evictions().empty()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("a step that a rank had not passed was refused:\n",
+                                          absl::StrJoin(driver.evictions(), "\n")));
+}
+
 }  // namespace
 
 absl::Status CheckReplayEqualsLive(const v1::JobCreated& created, const JobOptions& options,
@@ -240,11 +258,12 @@ absl::Status CheckReplayEqualsLive(const v1::JobCreated& created, const JobOptio
                                             "\nafter the calls:\n", absl::StrJoin(calls, "\n")));
   }
   if (absl::Status status = NoConflicts(stated, "live"); !status.ok()) return status;
+  if (absl::Status status = NoEvictions(driver); !status.ok()) return status;
   if (deleted) return absl::OkStatus();
 
   // The same continuation into both: every answer equal.
-  JobDriver live_driver(continuation, max_world);
-  JobDriver replayed_driver(replayed_continuation, max_world);
+  JobDriver live_driver(continuation, max_world, driver);
+  JobDriver replayed_driver(replayed_continuation, max_world, driver);
   StatedValues replayed_stated;
   for (int i = 0; i < continuation_operations && !continuation.exhausted(); ++i) {
     const std::string a = live_driver.Operate(**live, stated);
@@ -273,6 +292,7 @@ absl::Status CheckReplayEqualsLive(const v1::JobCreated& created, const JobOptio
     }
   }
   if (absl::Status status = NoConflicts(stated, "live"); !status.ok()) return status;
+  if (absl::Status status = NoEvictions(live_driver); !status.ok()) return status;
   return NoConflicts(replayed_stated, "replayed");
 }
 

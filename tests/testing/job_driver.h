@@ -88,17 +88,28 @@ class JobDriver {
   // Ranks and world sizes stay below `max_world`. `choices` must outlive the
   // driver.
   JobDriver(Choices& choices, int max_world) : choices_(choices), max_world_(max_world) {}
+  // Goes on driving the job (or its replay) that `earlier` drove.
+  JobDriver(Choices& choices, int max_world, const JobDriver& earlier)
+      : choices_(choices), max_world_(max_world), asked_(earlier.asked_) {}
 
   // Runs one call on `job`, records the values it stated in `stated`, and
   // returns a record of the call and its answer: equal records are equal
   // answers.
   std::string Operate(Job& job, StatedValues& stated);
 
+  // One line per Step refused as before the retained window although its
+  // rank had not asked past it: the window must follow the slowest rank.
+  const std::vector<std::string>& evictions() const { return evictions_; }
+
  private:
   int64_t Pick(int64_t low, int64_t high) { return choices_.Pick(low, high); }
 
   Choices& choices_;
   const int max_world_;
+  // Per rank, the furthest step it asked for; ranks that joined later start
+  // at the first step retained when they did.
+  std::vector<int64_t> asked_;
+  std::vector<std::string> evictions_;
 };
 
 // A message's bytes, serialized deterministically: equal bytes are equal

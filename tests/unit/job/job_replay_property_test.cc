@@ -6,8 +6,10 @@
 // are then replayed into a fresh job, which must equal the live one: the
 // same view, and the same answer to every call of a random continuation
 // driven into both. Every value any answer states is checked against every
-// other statement of the same step (see tests/testing/job_driver.h, which the
-// job fuzzer shares). A failure prints the spec and the seed.
+// other statement of the same step, and no Step of a rank that has not asked
+// past its step is refused as out of the retained window (see
+// tests/testing/job_driver.h, which the job fuzzer shares). A failure prints
+// the spec and the seed.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

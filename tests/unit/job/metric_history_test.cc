@@ -8,6 +8,8 @@
 namespace lrsched {
 namespace {
 
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
+
 MetricHistory::Entry Decision(int64_t step, double value) {
   MetricHistory::Entry entry;
   entry.metric.set_step(step);
@@ -38,9 +40,29 @@ TEST(MetricHistoryTest, ShowsADecisionOnlyOnceTheStepItDecidesMayBeShown) {
   history.Add(Decision(3, 0.5));
   history.Add(Decision(4, 0.25));
   google::protobuf::RepeatedPtrField<v1::AggregatedMetric> shown;
-  history.AppendShown(4, &shown);
+  EXPECT_FALSE(history.AppendShown(4, kNoLimit, kNoLimit, &shown));
   ASSERT_EQ(shown.size(), 1);
   EXPECT_EQ(shown[0].step(), 3);
+}
+
+TEST(MetricHistoryTest, PagesBackFromTheLatestByBytes) {
+  MetricHistory history;
+  for (int64_t step = 0; step < 100; ++step) history.Add(Decision(step, 0.5));
+  const size_t each = history.latest().ByteSizeLong() + 4;
+  google::protobuf::RepeatedPtrField<v1::AggregatedMetric> page;
+  EXPECT_TRUE(history.AppendShown(100, kNoLimit, 30 * each, &page));
+  ASSERT_EQ(page.size(), 30);
+  EXPECT_EQ(page[0].step(), 70);
+  EXPECT_EQ(page[29].step(), 99);
+  // The page before it, and the last page, which has nothing older.
+  page.Clear();
+  EXPECT_TRUE(history.AppendShown(100, 70, 30 * each, &page));
+  EXPECT_EQ(page[0].step(), 40);
+  EXPECT_EQ(page[29].step(), 69);
+  page.Clear();
+  EXPECT_FALSE(history.AppendShown(100, 10, 30 * each, &page));
+  ASSERT_EQ(page.size(), 10);
+  EXPECT_EQ(page[0].step(), 0);
 }
 
 TEST(MetricHistoryTest, SameDecisionComparesBitsWithNaNEqualToItself) {
