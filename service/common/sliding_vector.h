@@ -40,10 +40,14 @@ class SlidingVector {
 
   // Drops the first `n` elements (at most size()). Invalidates iterators.
   void pop_front(size_t n = 1) {
+    // What a dropped element holds elsewhere (a string's characters, a
+    // message's fields) goes now, not when the storage is next compacted.
+    for (size_t i = head_; i < head_ + n; ++i) items_[i] = T();
     head_ += n;
     // Moving the live elements down once the dropped ones outnumber them
     // costs each element at most one move per drop: amortized constant, and
-    // the storage stays within about twice the live elements.
+    // the storage stays within about twice the live elements (four times,
+    // counting the vector's growth).
     if (head_ >= size()) {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;

@@ -120,18 +120,25 @@ void Job::ToProto(v1::JobView view, v1::Job* job, int64_t history_before_step) c
 
 int64_t Job::worst_case_bytes() const {
   MutexLock lock(&mu_);
-  // The job and its schedule; a kept event, a decision with its reports.
+  // The job and its schedule; a protobuf message's own allocations.
   constexpr int64_t kFixed = 4096;
-  constexpr int64_t kPerEvent = 160;
-  constexpr int64_t kPerDecision = 160;
+  constexpr int64_t kMessage = 64;
+  // Kept events and decisions sit in SlidingVectors: up to four slots per
+  // live one (dropped ones wait for compaction, and the vector grows by
+  // doubling). An aggregation or an override states a rate per group.
+  constexpr int64_t kSlots = 4;
   const int64_t groups = static_cast<int64_t>(schedule_.num_groups());
+  const int64_t rates = groups * static_cast<int64_t>(sizeof(double));
+  const int64_t world = created_.world_size();
   const int64_t window = options_.history_window;
-  int64_t bytes = kFixed + created_.world_size() * static_cast<int64_t>(sizeof(int64_t)) +
-                  options_.max_events * kPerEvent +
+  int64_t bytes = kFixed + world * static_cast<int64_t>(sizeof(int64_t)) +
+                  options_.max_events *
+                      (kSlots * static_cast<int64_t>(sizeof(std::string)) + kMessage + rates) +
                   window * static_cast<int64_t>(values_.stride() * sizeof(double));
   if (schedule_.takes_metric()) {
-    bytes += window * (kPerDecision + groups * static_cast<int64_t>(sizeof(double)) +
-                       created_.world_size() * static_cast<int64_t>(sizeof(MetricReport)));
+    bytes += window * (kSlots * static_cast<int64_t>(sizeof(MetricHistory::Entry)) + kMessage +
+                       rates +
+                       world * static_cast<int64_t>(sizeof(std::optional<MetricReport>)));
   }
   return bytes;
 }

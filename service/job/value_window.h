@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "lrsched/v1/job.pb.h"
-#include "service/common/sliding_vector.h"
 
 namespace lrsched {
 
@@ -29,9 +28,7 @@ class ValueWindow {
 
   // The retained steps: first() .. last(); last() is -1 before any Append.
   int64_t first() const { return first_; }
-  int64_t last() const {
-    return first_ + static_cast<int64_t>(values_.size() / stride_) - 1;
-  }
+  int64_t last() const { return first_ + count_ - 1; }
   bool Contains(int64_t step) const { return step >= first_ && step <= last(); }
 
   // Writes the values of `step` into `values`. Precondition: Contains(step).
@@ -40,11 +37,19 @@ class ValueWindow {
   size_t stride() const { return stride_; }
 
  private:
+  // Where the values of `step` start in values_.
+  size_t Offset(int64_t step) const;
+
   const size_t num_groups_;
   const size_t stride_;
   const int64_t capacity_;
-  SlidingVector<double> values_;
+  // A ring of up to capacity_ steps, allocated as it fills and never beyond
+  // that: what the memory budget charges for a job is what it takes.
+  std::vector<double> values_;
   int64_t first_ = 0;
+  int64_t count_ = 0;
+  // The slot of first_ once the ring is full; 0 until then.
+  int64_t head_ = 0;
 };
 
 }  // namespace lrsched
