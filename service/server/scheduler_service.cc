@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "google/protobuf/arena.h"
 #include "proto/status_conversion.h"
 #include "service/schedule/preview.h"
 #include "service/server/job_watcher.h"
@@ -51,7 +52,32 @@ class ChargedReactor final : public grpc::ServerUnaryReactor {
   const int64_t bytes_;
 };
 
+class ArenaHolder final
+    : public grpc::MessageHolder<v1::PreviewScheduleRequest, v1::PreviewScheduleResponse> {
+ public:
+  ArenaHolder() : arena_(Options()) {
+    set_request(google::protobuf::Arena::CreateMessage<v1::PreviewScheduleRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::PreviewScheduleResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  static google::protobuf::ArenaOptions Options() {
+    google::protobuf::ArenaOptions options;
+    // Blocks this large are mapped by the allocator, and unmapped when freed.
+    options.max_block_size = size_t{8} << 20;
+    return options;
+  }
+
+  google::protobuf::Arena arena_;
+};
+
 }  // namespace
+
+grpc::MessageHolder<v1::PreviewScheduleRequest, v1::PreviewScheduleResponse>*
+SchedulerServiceImpl::ArenaMessages::AllocateMessages() {
+  return new ArenaHolder();
+}
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerContext* context,
                                                           const v1::CreateJobRequest* request,

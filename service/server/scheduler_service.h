@@ -7,6 +7,7 @@
 #define LRSCHED_SERVICE_SERVER_SCHEDULER_SERVICE_H_
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/message_allocator.h>
 
 #include <cstdint>
 
@@ -22,7 +23,9 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   // `max_answer_bytes` bounds a PreviewSchedule answer (and so its work);
   // a preview is charged to `budget` while it is built and sent.
   SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes, MemoryBudget& budget)
-      : registry_(registry), max_answer_bytes_(max_answer_bytes), budget_(budget) {}
+      : registry_(registry), max_answer_bytes_(max_answer_bytes), budget_(budget) {
+    SetMessageAllocatorFor_PreviewSchedule(&preview_messages_);
+  }
 
   WaitingCalls& waiting_calls() { return waiting_calls_; }
 
@@ -56,10 +59,22 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
                                             v1::PreviewScheduleResponse* response) override;
 
  private:
+  // A preview's answer is millions of small messages: on an arena of the
+  // call's own they take a few large blocks, handed back to the system
+  // together when the call ends, instead of millions of small chunks that
+  // the allocator's per-thread pools would keep.
+  class ArenaMessages final
+      : public grpc::MessageAllocator<v1::PreviewScheduleRequest, v1::PreviewScheduleResponse> {
+   public:
+    grpc::MessageHolder<v1::PreviewScheduleRequest, v1::PreviewScheduleResponse>*
+    AllocateMessages() override;
+  };
+
   JobRegistry& registry_;
   const int64_t max_answer_bytes_;
   MemoryBudget& budget_;
   WaitingCalls waiting_calls_;
+  ArenaMessages preview_messages_;
 };
 
 }  // namespace lrsched
