@@ -64,6 +64,7 @@ ProcessStats ReadProcessStats(pid_t pid) {
     std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (parts.size() < 2 || !absl::SimpleAtoi(parts[1], &value)) continue;
     if (parts[0] == "VmRSS:") stats.resident_bytes = value * 1024;
+    if (parts[0] == "VmHWM:") stats.peak_resident_bytes = value * 1024;
     if (parts[0] == "Threads:") stats.threads = static_cast<int>(value);
   }
   return stats;

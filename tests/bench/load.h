@@ -42,6 +42,7 @@ class BenchServer {
 struct ProcessStats {
   double cpu_seconds = 0;  // user + system, all threads
   int64_t resident_bytes = 0;
+  int64_t peak_resident_bytes = 0;  // the most since the process started
   int threads = 0;
 };
 ProcessStats ReadProcessStats(pid_t pid);

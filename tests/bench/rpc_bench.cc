@@ -388,7 +388,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_server).empty()) Die("--server is required");
   std::vector<std::string> flags = {absl::StrCat("--sync=", absl::GetFlag(FLAGS_sync)),
-                                    "--max_jobs=10000000", "--log_level=error"};
+                                    "--max_jobs=10000000", "--log_level=error",
+                                    "--memory_budget=1000000000000000"};
   for (const auto& flag : absl::GetFlag(FLAGS_server_flags)) flags.push_back(flag);
   BenchServer server(absl::GetFlag(FLAGS_server), std::move(flags));
   const std::string target = server.target();
