@@ -173,12 +173,6 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     const int64_t step = request.step();
     const int32_t rank = request.rank();
     absl::Status status = CheckOpen(rank);
-    const auto park = [&] {
-      if (!on_decided) return StepOutcome::kUndecided;
-      const StepWaiters::Id id = waiters_.Add(step, std::move(on_decided));
-      if (waiter != nullptr) waiter->store(id);
-      return StepOutcome::kParked;
-    };
     if (!status.ok()) {
     } else if (step > schedule_.last_step()) {
       status = EndedError(step);
@@ -187,12 +181,12 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
           "step: ", step, " is before job ", id_, "'s retained window [", values_.first(), ", ",
           schedule_.step(), "]"));
     } else if (step > decided_step()) {
-      return park();
+      return Park(step, std::move(on_decided), waiter);
     } else if (step > handed_out_ && step > reachable_step(rank, step)) {
       // Waits for the slowest rank rather than take its steps away.
       Callbacks released;
       RecordRequest(rank, step, released);
-      outcome = park();
+      outcome = Park(step, std::move(on_decided), waiter);
       finish = Commit(std::move(released), [](absl::Status) {}, absl::OkStatus(),
                       /*barrier=*/false);
     } else {
@@ -230,6 +224,14 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
   }
   std::move (*finish)();
   return outcome;
+}
+
+Job::StepOutcome Job::Park(int64_t step, StepWaiters::Callback on_decided,
+                           std::atomic<StepWaiters::Id>* waiter) {
+  if (!on_decided) return StepOutcome::kUndecided;
+  const StepWaiters::Id id = waiters_.Add(step, std::move(on_decided));
+  if (waiter != nullptr) waiter->store(id);
+  return StepOutcome::kParked;
 }
 
 absl::Status Job::CheckComputable(int64_t step) const {

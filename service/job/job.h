@@ -256,6 +256,10 @@ class Job : public std::enable_shared_from_this<Job> {
   // False, changing nothing, where the schedule ends (see Schedule::Step).
   bool StepSchedule(double metric, v1::AggregatedMetric* decision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Parks `on_decided` to run once `step` may be answered (kParked), or
+  // returns kUndecided without it.
+  StepOutcome Park(int64_t step, StepWaiters::Callback on_decided,
+                   std::atomic<StepWaiters::Id>* waiter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OUT_OF_RANGE when reaching `step` would take one call too long.
   absl::Status CheckComputable(int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OUT_OF_RANGE for `step`, past the schedule's end, with the reason.

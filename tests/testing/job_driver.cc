@@ -126,12 +126,13 @@ std::string JobDriver::Operate(Job& job, StatedValues& stated) {
                           " ", answered.ToString(), " ", response.ShortDebugString());
     int64_t& asked = asked_[static_cast<size_t>(request.rank())];
     if (absl::IsOutOfRange(answered) &&
-        absl::StrContains(answered.message(), "before job job's retained window") &&
-        request.step() >= asked) {
-      evictions_.push_back(absl::StrCat(record, " (rank ", request.rank(), " had asked for ",
-                                        asked, " at most)"));
-    }
-    if (outcome != Job::StepOutcome::kAnswered || answered.ok()) {
+        absl::StrContains(answered.message(), "before job job's retained window")) {
+      if (request.step() >= asked) {
+        evictions_.push_back(absl::StrCat(record, " (rank ", request.rank(), " had asked for ",
+                                          asked, " at most)"));
+      }
+    } else {
+      // However it was answered, the rank has asked for it.
       asked = std::max(asked, request.step());
     }
   } else if (op < 75) {
@@ -144,6 +145,9 @@ std::string JobDriver::Operate(Job& job, StatedValues& stated) {
     v1::ReportMetricResponse response;
     absl::Status answered = absl::UnknownError("not answered");
     job.ReportMetric(request, &response, [&answered](absl::Status status) { answered = status; });
+    // A rank that reported a step has trained it: it asks for no earlier one.
+    int64_t& asked = asked_[static_cast<size_t>(request.rank())];
+    if (answered.ok()) asked = std::max(asked, request.step());
     if (answered.ok() && response.has_decision()) {
       stated.Lrs(response.decision().step() + 1, response.decision().lrs(), "ReportMetric");
     }

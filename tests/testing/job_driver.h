@@ -98,7 +98,8 @@ class JobDriver {
   std::string Operate(Job& job, StatedValues& stated);
 
   // One line per Step refused as before the retained window although its
-  // rank had not asked past it: the window must follow the slowest rank.
+  // rank had neither asked for nor reported a later step: the window must
+  // follow the slowest rank.
   const std::vector<std::string>& evictions() const { return evictions_; }
 
  private:
@@ -106,8 +107,8 @@ class JobDriver {
 
   Choices& choices_;
   const int max_world_;
-  // Per rank, the furthest step it asked for; ranks that joined later start
-  // at the first step retained when they did.
+  // Per rank, the furthest step it asked for or reported; ranks that joined
+  // later start at the first step retained when they did.
   std::vector<int64_t> asked_;
   std::vector<std::string> evictions_;
 };
