@@ -197,10 +197,16 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     } else if (status.ok()) {
       const int64_t per_answer =
           std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
+      // Values computed already may be handed out whatever the ranks'
+      // positions: only computing further could push a step out.
       int64_t last = std::min({step + request.look_ahead(), decided_step(),
                                step + options_.history_window - 1, step + per_answer - 1,
-                               reachable_step(rank, step)});
-      if (last > handed_out_) RecordRequest(rank, step, released);
+                               std::max(reachable_step(rank, step), schedule_.step())});
+      // A rank that others wait for says how far it has come.
+      const std::optional<int64_t> parked = waiters_.first_step();
+      if (last > handed_out_ || (parked && *parked <= decided_step())) {
+        RecordRequest(rank, step, released);
+      }
       // Computes up to what it reserves: values leave only up to it.
       RaiseHandedOut(rank, step, last, released);
       // Computing may have found where the schedule ends.
@@ -211,10 +217,12 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
       } else {
         response->mutable_values()->Reserve(static_cast<int>(last - step + 1));
         for (int64_t s = step; s <= last; ++s) values_.Fill(s, response->add_values());
-        if (last > durable_handed_out_) {
-          // The values may leave only once a handed-out step covering them
-          // is durable: after a restart no override can change them then.
-          finish = Commit(std::move(released), std::move(done), status, /*barrier=*/true);
+        // The values may leave only once a handed-out step covering them is
+        // durable: after a restart no override can change them then. A
+        // recorded request wakes the Steps waiting for this rank.
+        if (last > durable_handed_out_ || !unsaved_.empty()) {
+          finish = Commit(std::move(released), std::move(done), status,
+                          /*barrier=*/last > durable_handed_out_);
         }
       }
     }
@@ -538,7 +546,9 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
       if (event.world_size_changed().world_size() < 1) break;
       world_size_ = event.world_size_changed().world_size();
       pending_.Resize(world_size_);
-      // A new rank may still ask for any retained step.
+      // A new rank may still ask for any retained step; no rank needs an
+      // earlier one (and a job of one rank did not record its own).
+      for (int64_t& at : rank_steps_) at = std::max(at, values_.first());
       rank_steps_.resize(static_cast<size_t>(world_size_), values_.first());
       ReleaseReachable(released);
       return absl::OkStatus();

@@ -39,6 +39,11 @@ class StepWaiters {
   std::vector<Callback> TakeAll();
 
   size_t size() const { return by_id_.size(); }
+  // The lowest step a callback is parked on; nullopt when none is.
+  std::optional<int64_t> first_step() const {
+    if (by_step_.empty()) return std::nullopt;
+    return by_step_.begin()->first;
+  }
 
  private:
   struct Parked {

@@ -113,6 +113,57 @@ TEST(RetainedWindowTest, ARankThatJoinsKeepsTheWindowUntilItAsks) {
   ASSERT_THAT(server.Step("w", 0, first + 60), IsOk());
 }
 
+// A job of one rank that grows: the new rank is served every retained step,
+// then both go on in step.
+TEST(RetainedWindowTest, AOneRankJobThatGrowsServesTheNewRankEveryRetainedStep) {
+  ServerOptions options;
+  options.job.history_window = 20;
+  options.job.handed_out_chunk = 5;
+  TestServer server(options);
+  ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1],
+      "spec": {"exponential_lr": {"gamma": 0.9}}})"),
+              IsOk());
+  ASSERT_THAT(server.Step("w", 0, 0), IsOk());
+  ASSERT_THAT(server.Step("w", 0, 30), IsOk());
+  v1::SetWorldSizeRequest grow;
+  grow.set_job_id("w");
+  grow.set_world_size(2);
+  ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::SetWorldSize, grow), IsOk());
+  auto job = server.GetJob("w");
+  ASSERT_THAT(job, IsOk());
+  for (int64_t step = job->first_retained_step(); step <= job->handed_out_step(); ++step) {
+    ASSERT_THAT(server.Step("w", 1, step), IsOk()) << "step " << step;
+  }
+  for (int64_t step = job->handed_out_step() + 1; step < 100; ++step) {
+    absl::StatusOr<v1::StepResponse> first;
+    std::thread rank0([&] { first = server.Step("w", 0, step); });
+    ASSERT_THAT(server.Step("w", 1, step), IsOk()) << "step " << step;
+    rank0.join();
+    ASSERT_THAT(first, IsOk()) << "step " << step;
+  }
+}
+
+// A faster rank that waits goes on as soon as the slower one asks for a
+// later step, even one already handed out.
+TEST(RetainedWindowTest, AWaitingRankGoesOnOnceTheSlowerOneAsksFurther) {
+  ServerOptions options;
+  options.job.history_window = 20;
+  options.job.handed_out_chunk = 5;
+  TestServer server(options);
+  ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1], "world_size": 2,
+      "spec": {"exponential_lr": {"gamma": 0.9}}})"),
+              IsOk());
+  ASSERT_THAT(server.Step("w", 1, 0), IsOk());
+  ASSERT_THAT(server.Step("w", 0, 0, /*look_ahead=*/19), IsOk());
+  absl::StatusOr<v1::StepResponse> far;
+  std::thread faster([&] { far = server.Step("w", 0, 21); });
+  AwaitWaitingSteps(server, 1);
+  ASSERT_THAT(server.Step("w", 1, 10), IsOk());
+  faster.join();
+  ASSERT_THAT(far, IsOk());
+  EXPECT_EQ(far->values(0).step(), 21);
+}
+
 // One worker asks for what it likes: a job of one rank keeps the old rule
 // (the window ends where the asked step is still retained).
 TEST(RetainedWindowTest, ASingleWorkerIsNeverMadeToWait) {
