@@ -84,8 +84,15 @@ TEST(CostlyRequestsTest, FarStepsOnWideJobsNeverStallHealthOrOtherJobs) {
               "job %s\n",
               computed.load(), absl::FormatDuration(slowest_health).c_str(),
               absl::FormatDuration(slowest_step).c_str());
-  EXPECT_LT(slowest_health, absl::Seconds(1));
-  EXPECT_LT(slowest_step, absl::Seconds(1));
+  // A stall was 13 s before calls were bounded. Under AddressSanitizer the
+  // same computations take several times longer on the same cores.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const absl::Duration bound = absl::Seconds(5);
+#else
+  const absl::Duration bound = absl::Seconds(1);
+#endif
+  EXPECT_LT(slowest_health, bound);
+  EXPECT_LT(slowest_step, bound);
 }
 
 // Overrides are kept only while their step is retained, at most 1 MiB of
