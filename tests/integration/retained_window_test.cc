@@ -33,6 +33,23 @@ void AwaitWaitingSteps(TestServer& server, int count) {
   }
 }
 
+ServerOptions SmallWindow(int64_t history_window) {
+  ServerOptions options;
+  options.job.history_window = history_window;
+  options.job.handed_out_chunk = 5;
+  return options;
+}
+
+// Grows job "w" to two ranks; its view after.
+v1::Job GrowToTwoRanks(TestServer& server) {
+  v1::SetWorldSizeRequest grow;
+  grow.set_job_id("w");
+  grow.set_world_size(2);
+  auto job = server.Call(&v1::SchedulerService::Stub::SetWorldSize, grow);
+  EXPECT_THAT(job, IsOk());
+  return job.ok() ? *job : v1::Job();
+}
+
 TEST(RetainedWindowTest, AFasterRankNeverTakesAwayTheStepsOfASlowerOne) {
   ::lrsched::testing::TempDirectory directory;
   ServerOptions options;
@@ -91,21 +108,12 @@ TEST(RetainedWindowTest, AFasterRankNeverTakesAwayTheStepsOfASlowerOne) {
 // A rank that joins (the world grows) has asked for nothing yet: the window
 // keeps what it holds for it until it asks.
 TEST(RetainedWindowTest, ARankThatJoinsKeepsTheWindowUntilItAsks) {
-  ServerOptions options;
-  options.job.history_window = 50;
-  options.job.handed_out_chunk = 5;
-  TestServer server(options);
+  TestServer server(SmallWindow(50));
   ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1],
       "spec": {"cosine_annealing_lr": {"t_max": 1000}}})"),
               IsOk());
   for (int64_t step = 0; step < 200; ++step) ASSERT_THAT(server.Step("w", 0, step), IsOk());
-  v1::SetWorldSizeRequest grow;
-  grow.set_job_id("w");
-  grow.set_world_size(2);
-  ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::SetWorldSize, grow), IsOk());
-  auto job = server.GetJob("w");
-  ASSERT_THAT(job, IsOk());
-  const int64_t first = job->first_retained_step();
+  const int64_t first = GrowToTwoRanks(server).first_retained_step();
   EXPECT_THAT(server.Step("w", 0, first + 60, 0, absl::Milliseconds(300)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, ::testing::_));
   ASSERT_THAT(server.Step("w", 1, first), IsOk());
@@ -116,21 +124,14 @@ TEST(RetainedWindowTest, ARankThatJoinsKeepsTheWindowUntilItAsks) {
 // A job of one rank that grows: the new rank is served every retained step,
 // then both go on in step.
 TEST(RetainedWindowTest, AOneRankJobThatGrowsServesTheNewRankEveryRetainedStep) {
-  ServerOptions options;
-  options.job.history_window = 20;
-  options.job.handed_out_chunk = 5;
-  TestServer server(options);
+  TestServer server(SmallWindow(20));
   ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1],
       "spec": {"exponential_lr": {"gamma": 0.9}}})"),
               IsOk());
   ASSERT_THAT(server.Step("w", 0, 0), IsOk());
   ASSERT_THAT(server.Step("w", 0, 30), IsOk());
-  v1::SetWorldSizeRequest grow;
-  grow.set_job_id("w");
-  grow.set_world_size(2);
-  ASSERT_THAT(server.Call(&v1::SchedulerService::Stub::SetWorldSize, grow), IsOk());
-  auto job = server.GetJob("w");
-  ASSERT_THAT(job, IsOk());
+  const v1::Job grown = GrowToTwoRanks(server);
+  const v1::Job* job = &grown;
   for (int64_t step = job->first_retained_step(); step <= job->handed_out_step(); ++step) {
     ASSERT_THAT(server.Step("w", 1, step), IsOk()) << "step " << step;
   }
@@ -146,10 +147,7 @@ TEST(RetainedWindowTest, AOneRankJobThatGrowsServesTheNewRankEveryRetainedStep) 
 // A faster rank that waits goes on as soon as the slower one asks for a
 // later step, even one already handed out.
 TEST(RetainedWindowTest, AWaitingRankGoesOnOnceTheSlowerOneAsksFurther) {
-  ServerOptions options;
-  options.job.history_window = 20;
-  options.job.handed_out_chunk = 5;
-  TestServer server(options);
+  TestServer server(SmallWindow(20));
   ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1], "world_size": 2,
       "spec": {"exponential_lr": {"gamma": 0.9}}})"),
               IsOk());
@@ -167,9 +165,7 @@ TEST(RetainedWindowTest, AWaitingRankGoesOnOnceTheSlowerOneAsksFurther) {
 // One worker asks for what it likes: a job of one rank keeps the old rule
 // (the window ends where the asked step is still retained).
 TEST(RetainedWindowTest, ASingleWorkerIsNeverMadeToWait) {
-  ServerOptions options;
-  options.job.history_window = 50;
-  TestServer server(options);
+  TestServer server(SmallWindow(50));
   ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1],
       "spec": {"exponential_lr": {"gamma": 0.99}}})"),
               IsOk());
