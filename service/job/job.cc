@@ -197,11 +197,15 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     } else if (status.ok()) {
       const int64_t per_answer =
           std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
-      // Values computed already may be handed out whatever the ranks'
-      // positions: only computing further could push a step out.
       int64_t last = std::min({step + request.look_ahead(), decided_step(),
-                               step + options_.history_window - 1, step + per_answer - 1,
-                               std::max(reachable_step(rank, step), schedule_.step())});
+                               step + options_.history_window - 1, step + per_answer - 1});
+      // Values computed already may be handed out whatever the ranks'
+      // positions: only computing further could push a step out (and only
+      // then are the positions read, once per handed-out chunk rather than
+      // per Step, since reading them costs one look per rank).
+      if (last > schedule_.step()) {
+        last = std::min(last, std::max(reachable_step(rank, step), schedule_.step()));
+      }
       // A rank that others wait for says how far it has come.
       const std::optional<int64_t> parked = waiters_.first_step();
       if (last > handed_out_ || (parked && *parked <= decided_step())) {
