@@ -156,6 +156,17 @@ void Job::RecordRequest(int32_t rank, int64_t step, Callbacks& released) {
   Emit(std::move(event), released);
 }
 
+bool Job::StopsHoldingBack(int32_t rank, int64_t step) const {
+  // Only the lowest waiting step is looked at: it is released first, and a
+  // rank that no longer holds it back is recorded once, not at every Step
+  // while a Step far ahead waits out its deadline.
+  const std::optional<int64_t> parked = waiters_.first_step();
+  if (!parked || *parked > decided_step()) return false;
+  const int64_t window = options_.history_window;
+  return rank_steps_[static_cast<size_t>(rank)] + window - 1 < *parked &&
+         step + window - 1 >= *parked;
+}
+
 void Job::ReleaseReachable(Callbacks& released) {
   auto ready = waiters_.TakeDecided(std::min(decided_step(), reachable_step(-1, 0)));
   for (auto& callback : ready) released.push_back(std::move(callback));
@@ -206,9 +217,7 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
       if (last > schedule_.step()) {
         last = std::min(last, std::max(reachable_step(rank, step), schedule_.step()));
       }
-      // A rank that others wait for says how far it has come.
-      const std::optional<int64_t> parked = waiters_.first_step();
-      if (last > handed_out_ || (parked && *parked <= decided_step())) {
+      if (last > handed_out_ || StopsHoldingBack(rank, step)) {
         RecordRequest(rank, step, released);
       }
       // Computes up to what it reserves: values leave only up to it.

@@ -241,6 +241,10 @@ class Job : public std::enable_shared_from_this<Job> {
   // step, where it moves the rank on and other ranks may wait for it.
   void RecordRequest(int32_t rank, int64_t step, Callbacks& released)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `rank`, asking for `step`, no longer holds back the lowest Step
+  // that waits on the retained window (and did before): then its request is
+  // recorded, which releases that Step if no other rank holds it back.
+  bool StopsHoldingBack(int32_t rank, int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Releases the parked Steps that ranks' progress has made reachable.
   void ReleaseReachable(Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Aggregates the pending step if every worker has reported it, and

@@ -2,6 +2,7 @@
 // (the largest look-ahead, a step millions ahead), a step that another rank
 // has not asked past stays served, before and after a restart; the faster
 // rank waits for the slower one instead, and goes on once it moves.
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -70,6 +71,8 @@ TEST(RetainedWindowTest, AFasterRankNeverTakesAwayTheStepsOfASlowerOne) {
     EXPECT_EQ(ahead->values(0).step(), 101);
     EXPECT_GT(ahead->values_size(), 1'000);
     EXPECT_LE(ahead->values(ahead->values_size() - 1).step(), 100 + 10'000 - 1);
+    std::printf("rank 0 at 101 with look_ahead 100000 got steps 101..%lld\n",
+                static_cast<long long>(ahead->values(ahead->values_size() - 1).step()));
     // Millions of steps ahead: it waits for rank 1.
     EXPECT_THAT(server.Step("w", 0, 5'000'000, 0, absl::Milliseconds(300)),
                 StatusIs(absl::StatusCode::kDeadlineExceeded, ::testing::_));
@@ -160,6 +163,28 @@ TEST(RetainedWindowTest, AWaitingRankGoesOnOnceTheSlowerOneAsksFurther) {
   faster.join();
   ASSERT_THAT(far, IsOk());
   EXPECT_EQ(far->values(0).step(), 21);
+}
+
+// A Step parked far ahead (for as long as its deadline) does not make every
+// Step of the other rank a write: a rank's position is recorded for a
+// waiting Step only when it stops holding that Step back.
+TEST(RetainedWindowTest, AStepWaitingFarAheadDoesNotMakeEveryOtherStepAWrite) {
+  TestServer server(SmallWindow(20));
+  ASSERT_THAT(server.CreateJob(R"({"job_id": "w", "base_lrs": [0.1], "world_size": 2,
+      "spec": {"exponential_lr": {"gamma": 0.999}}})"),
+              IsOk());
+  ASSERT_THAT(server.Step("w", 0, 0), IsOk());
+  absl::StatusOr<v1::StepResponse> far;
+  std::thread faster([&] { far = server.Step("w", 0, 5'000'000, 0, absl::Seconds(5)); });
+  AwaitWaitingSteps(server, 1);
+  const int64_t before = server.GetJob("w")->event_count();
+  for (int64_t step = 0; step < 400; ++step) ASSERT_THAT(server.Step("w", 1, step), IsOk());
+  const int64_t written = server.GetJob("w")->event_count() - before;
+  std::printf("events written for 400 Steps of rank 1: %lld\n", static_cast<long long>(written));
+  // A handed-out raise and a request a chunk (5 steps): 160, not 400 more.
+  EXPECT_LE(written, 2 * 400 / 5 + 4);
+  faster.join();
+  EXPECT_THAT(far, StatusIs(absl::StatusCode::kDeadlineExceeded, ::testing::_));
 }
 
 // One worker asks for what it likes: a job of one rank keeps the old rule
