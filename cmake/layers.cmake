@@ -18,6 +18,8 @@
 # service stubs) only at the wire, SQLite only behind the store's seam.
 lrsched_layer(grpc PATHS grpcpp/ grpc/ lrsched/v1/scheduler_service.grpc.pb.h)
 lrsched_layer(sqlite PATHS sqlite3.h)
+# etcd's v3 API (third_party/etcd), only behind the store's seam too.
+lrsched_layer(etcd_api PATHS etcd/ MAY_INCLUDE grpc)
 
 # The generated messages of the public API.
 lrsched_layer(proto PATHS proto/ lrsched/v1/)
@@ -27,12 +29,15 @@ lrsched_layer(status_conversion PATHS proto/status_conversion. MAY_INCLUDE grpc)
 lrsched_layer(common PATHS service/common/)
 
 lrsched_layer(schedule PATHS service/schedule/ MAY_INCLUDE common proto)
-lrsched_layer(store_api PATHS service/store/event_store.h MAY_INCLUDE common proto)
+lrsched_layer(store_api PATHS service/store/event_store.h service/store/append_rules
+              MAY_INCLUDE common proto)
 lrsched_layer(store_sqlite PATHS service/store/ MAY_INCLUDE store_api common proto sqlite)
+lrsched_layer(store_etcd PATHS service/store/etcd_
+              MAY_INCLUDE store_api common proto etcd_api grpc)
 lrsched_layer(job PATHS service/job/ MAY_INCLUDE schedule store_api common proto)
 lrsched_layer(server PATHS service/server/
-              MAY_INCLUDE job schedule store_api store_sqlite common proto status_conversion
-                          grpc)
+              MAY_INCLUDE job schedule store_api store_sqlite store_etcd common proto
+                          status_conversion grpc)
 # lrsched-server, lrsched-backup and lrsched-preview: flags and wiring.
 lrsched_layer(service_binaries PATHS service/main.cc service/backup_main.cc
                                      service/preview_main.cc

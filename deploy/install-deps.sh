@@ -23,9 +23,10 @@ compile_packages=(
 # pictures are rendered in a real browser (chromium, headless); clang checks
 # the lock annotations, which g++ ignores (make check-thread-safety), and
 # builds the fuzz targets with libFuzzer and the sanitizers, whose runtimes
-# clang only recommends (make fuzz).
+# clang only recommends (make fuzz); the etcd store is tested against real
+# etcd members that the tests start (etcdctl: the README's examples).
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat nghttp2-client
-               python3 python3-torch chromium clang libclang-rt-dev)
+               python3 python3-torch chromium clang libclang-rt-dev etcd-server etcd-client)
 # Tests drive the server and check the deployment with independent tools from
 # npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
 # and npm; any Node.js 18 or newer will do.

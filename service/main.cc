@@ -26,6 +26,16 @@ ABSL_FLAG(std::string, state, "lrsched-state.db",
           "STATE-wal without it is refused. One server per file: a second one is refused, naming "
           "the pid in STATE.lock. Copy it while the server runs with lrsched-backup, not cp. Env "
           "LRSCHED_STATE.");
+ABSL_FLAG(std::string, store, "",
+          "Where the jobs are kept: sqlite:PATH (the same as --state=PATH) or "
+          "etcd://HOST:PORT[,HOST:PORT...][/PREFIX], an etcd v3 cluster (keys under /PREFIX/, "
+          "/lrsched/ by default; plaintext, without auth). Empty: --state. Env LRSCHED_STORE.");
+ABSL_FLAG(absl::Duration, etcd_call_timeout, absl::Seconds(2),
+          "With an etcd store: how long one call to a member may take before it is sent to the "
+          "next. Env LRSCHED_ETCD_CALL_TIMEOUT.");
+ABSL_FLAG(absl::Duration, etcd_give_up_after, absl::Seconds(15),
+          "With an etcd store: how long a write is sent again before the calls waiting on it get "
+          "UNAVAILABLE (its outcome then unknown). Env LRSCHED_ETCD_GIVE_UP_AFTER.");
 ABSL_FLAG(std::string, sync, "full",
           "full: an acknowledged change survives a power loss (an fsync per group commit); "
           "normal: it survives a crash of the server but maybe not of the machine, for more "
@@ -66,7 +76,7 @@ namespace {
 // Environment variables are defaults that the command line overrides.
 bool ApplyEnvironment() {
   for (const char* name :
-       {"listen", "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
+       {"listen", "store", "etcd_call_timeout", "etcd_give_up_after", "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
         "drain_timeout", "log_level", "log_format", "metrics_listen", "metrics_per_job"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
@@ -113,6 +123,16 @@ int main(int argc, char** argv) {
   lrsched::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.state = absl::GetFlag(FLAGS_state);
+  options.store_address = absl::GetFlag(FLAGS_store);
+  if (!options.store_address.empty() &&
+      absl::FindCommandLineFlag("state")->CurrentValue() !=
+          absl::FindCommandLineFlag("state")->DefaultValue()) {
+    std::fprintf(stderr, "lrsched-server: give --store or --state, not both\n");
+    return 2;
+  }
+  if (options.store_address.empty()) options.store_address = "sqlite:" + options.state;
+  options.etcd.call_timeout = absl::GetFlag(FLAGS_etcd_call_timeout);
+  options.etcd.give_up_after = absl::GetFlag(FLAGS_etcd_give_up_after);
   const std::string sync = absl::GetFlag(FLAGS_sync);
   if (sync != "full" && sync != "normal") {
     std::fprintf(stderr, "lrsched-server: --sync must be full or normal, got %s\n", sync.c_str());
@@ -136,9 +156,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lrsched-server: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  std::printf("lrsched-server listening on %s (port %d); state=%s sync=%s (%zu jobs recovered "
+  std::printf("lrsched-server listening on %s (port %d); store=%s sync=%s (%zu jobs recovered "
               "in %s); max_jobs=%zu history_window=%lld handed_out_chunk=%lld drain_timeout=%s\n",
-              options.listen.c_str(), (*server)->port(), options.state.c_str(), sync.c_str(),
+              options.listen.c_str(), (*server)->port(), (*server)->store_address().c_str(),
+              sync.c_str(),
               (*server)->recovered_jobs(),
               absl::FormatDuration((*server)->recovery_time()).c_str(), options.max_jobs,
               static_cast<long long>(options.job.history_window),
@@ -165,7 +186,7 @@ int main(int argc, char** argv) {
            lrsched::LogLine()
                .Add("listen", options.listen)
                .Add("port", int64_t{(*server)->port()})
-               .Add("state", options.state)
+               .Add("store", (*server)->store_address())
                .Add("sync", sync)
                .Add("recovered_jobs", static_cast<int64_t>((*server)->recovered_jobs()))
                .Add("recovery_seconds", absl::ToDoubleSeconds((*server)->recovery_time()))

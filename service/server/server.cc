@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "service/server/memory_limit.h"
+#include "service/server/store_address.h"
 
 namespace lrsched {
 namespace {
@@ -69,14 +70,38 @@ Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
       service_(registry_, options.max_answer_bytes, memory_budget_) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
-  auto store = SqliteEventStore::Open(options.state, options.store);
-  if (!store.ok()) return store.status();
-  auto server = std::unique_ptr<Server>(new Server(options, *std::move(store)));
+  StoreAddress address;
+  address.sqlite_path = options.state;
+  if (!options.store_address.empty()) {
+    auto parsed = ParseStoreAddress(options.store_address);
+    if (!parsed.ok()) return parsed.status();
+    address = *std::move(parsed);
+  }
+  std::unique_ptr<EventStore> store;
+  std::string described;
+  if (address.kind == StoreAddress::Kind::kSqlite) {
+    auto sqlite = SqliteEventStore::Open(address.sqlite_path, options.store);
+    if (!sqlite.ok()) return sqlite.status();
+    store = *std::move(sqlite);
+    described = absl::StrCat("sqlite:", address.sqlite_path);
+  } else {
+    EtcdStoreOptions etcd = options.etcd;
+    etcd.endpoints = address.etcd.endpoints;
+    etcd.prefix = address.etcd.prefix;
+    auto opened = EtcdEventStore::Open(etcd);
+    if (!opened.ok()) return opened.status();
+    described = (*opened)->address();
+    store = *std::move(opened);
+  }
+  auto server = std::unique_ptr<Server>(new Server(options, std::move(store)));
+  server->store_address_ = described;
   const absl::Time recovery_start = absl::Now();
   if (absl::Status status = server->registry_.Recover(); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat("state file ", options.state,
-                                                    ": cannot rebuild the jobs: ",
-                                                    status.message()));
+    return absl::Status(status.code(),
+                        absl::StrCat(address.kind == StoreAddress::Kind::kSqlite
+                                         ? absl::StrCat("state file ", address.sqlite_path)
+                                         : described,
+                                     ": cannot rebuild the jobs: ", status.message()));
   }
   server->recovery_time_ = absl::Now() - recovery_start;
   server->recovered_jobs_ = server->registry_.size();

@@ -18,6 +18,7 @@
 #include "service/server/job_registry.h"
 #include "service/server/metrics.h"
 #include "service/server/scheduler_service.h"
+#include "service/store/etcd_event_store.h"
 #include "service/store/sqlite_event_store.h"
 
 namespace lrsched {
@@ -25,9 +26,14 @@ namespace lrsched {
 struct ServerOptions {
   // host:port to listen on, plaintext; port 0 picks a free one.
   std::string listen = "0.0.0.0:50051";
+  // Where the jobs are kept, as store_address.h reads it; empty: the SQLite
+  // file `state`.
+  std::string store_address;
   // The SQLite state file; ":memory:" keeps nothing.
   std::string state = ":memory:";
   SqliteStoreOptions store;
+  // For an etcd store: its timeouts (the address gives endpoints and prefix).
+  EtcdStoreOptions etcd;
   size_t max_jobs = 100'000;
   // The largest PreviewSchedule answer the server builds; a longer preview is
   // refused before it is computed (RESOURCE_EXHAUSTED).
@@ -45,11 +51,13 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Opens the state file, rebuilds every job from it, then serves. The store's
+  // Opens the store, rebuilds every job from it, then serves. The store's
   // errors (see SqliteEventStore::Open: one server per state file, when a
-  // file is created) and DATA_LOSS for a log that does not replay name the
-  // file; UNAVAILABLE: the address cannot be bound, naming it and why (in
-  // use: the port is never shared with another process, SO_REUSEPORT off).
+  // file is created; EtcdEventStore::Open), INVALID_ARGUMENT for a store
+  // address that does not parse, and DATA_LOSS for a log that does not
+  // replay name the store; UNAVAILABLE: the address cannot be bound, naming
+  // it and why (in use: the port is never shared with another process,
+  // SO_REUSEPORT off).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
 
   ~Server();
@@ -57,7 +65,9 @@ class Server {
   int port() const { return port_; }
   // The Prometheus metrics when ServerOptions::metrics, else null.
   std::shared_ptr<prometheus::Collectable> metrics() const { return metrics_; }
-  // Jobs rebuilt from the state file at start, and how long that took.
+  // The store as --store names it (sqlite:PATH or etcd://...).
+  const std::string& store_address() const { return store_address_; }
+  // Jobs rebuilt from the store at start, and how long that took.
   size_t recovered_jobs() const { return recovered_jobs_; }
   const MemoryBudget& memory_budget() const { return memory_budget_; }
   absl::Duration recovery_time() const { return recovery_time_; }
@@ -101,6 +111,7 @@ class Server {
   SchedulerServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::string store_address_;
   size_t recovered_jobs_ = 0;
   absl::Duration recovery_time_;
   absl::once_flag shutdown_once_;

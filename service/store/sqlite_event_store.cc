@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "service/common/status_macros.h"
+#include "service/store/append_rules.h"
 
 namespace lrsched {
 namespace {
@@ -453,24 +454,6 @@ absl::Status SqliteEventStore::Apply(const Operation& operation) {
   return status;
 }
 
-absl::Status SqliteEventStore::CheckAppend(const std::vector<v1::JobEvent>& events) {
-  const v1::JobEvent& first = events.front();
-  if (first.sequence() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("job ", first.job_id(), ": event sequence ",
-                                                   first.sequence(), " is not positive"));
-  }
-  for (size_t i = 1; i < events.size(); ++i) {
-    if (events[i].job_id() != first.job_id() ||
-        events[i].sequence() != first.sequence() + static_cast<int64_t>(i)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "job ", first.job_id(), ": an append holds one job's consecutive events, but event ",
-          first.sequence() + static_cast<int64_t>(i), " is job ", events[i].job_id(),
-          " event ", events[i].sequence()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 // Inside the transaction, so it sees what this batch wrote before and not
 // what a rolled-back savepoint did: an append queued behind a failed one of
 // its job finds the log short and fails too, rather than leaving a hole.
@@ -481,12 +464,7 @@ absl::Status SqliteEventStore::CheckHead(const v1::JobEvent& first) {
   head_->Reset();
   if (!row.ok()) return row.status();
   if (head == first.sequence() - 1) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
-      "job ", first.job_id(), ": cannot append event ", first.sequence(),
-      head == 0 ? ": the job has no events, so it expected event 1"
-                : absl::StrCat(": its log ends at event ", head, ", so it expected event ",
-                               head + 1),
-      "; nothing of this append is stored"));
+  return NotFollowing(first.job_id(), first.sequence(), head);
 }
 
 absl::Status SqliteEventStore::LoadAll(Visit visit, Damaged damaged) {

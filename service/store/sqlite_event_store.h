@@ -97,8 +97,6 @@ class SqliteEventStore final : public EventStore {
   // Runs one operation inside the open transaction, under its own savepoint
   // so that its failure leaves the others of the batch alone.
   absl::Status Apply(const Operation& operation);
-  // INVALID_ARGUMENT unless the events are one job's consecutive sequence.
-  static absl::Status CheckAppend(const std::vector<v1::JobEvent>& events);
   // The compare of compare-and-append: FAILED_PRECONDITION unless the job's
   // log ends right before `first`.
   absl::Status CheckHead(const v1::JobEvent& first);

@@ -2,7 +2,8 @@
 // job of each family (composites ending in ReduceLROnPlateau included) is
 // driven by two workers through lrsched::WorkerSchedule while lrsched-server
 // is stopped at random moments, by SIGKILL or by SIGTERM, and started again on
-// the same state file. Every restart must come up (one damaged job would stop
+// the same store: a SQLite file, or an etcd member (started by the test) that
+// outlives the server. Every restart must come up (one damaged job would stop
 // it), and in the end both workers of each job saw the same values, equal bit
 // for bit to the schedule run without interruption on the metrics they
 // reported.
@@ -10,12 +11,12 @@
 // The stop points come from a seed printed at the start; set
 // LRSCHED_CRASH_SEED to repeat a run.
 #include <signal.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -24,6 +25,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -32,6 +34,9 @@
 #include "lrsched/worker_schedule.h"
 #include "service/schedule/preview.h"
 #include "service/schedule/schedule.h"
+#include "service/store/etcd_event_store.h"
+#include "service/store/sqlite_event_store.h"
+#include "tests/testing/etcd_cluster.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
@@ -78,23 +83,37 @@ double Loss(int rank, int64_t step) {
   return std::max(0.5, 3.0 - 0.1 * static_cast<double>(step)) + 0.001 * rank;
 }
 
-// A job's events as its log holds them, by sequence.
-std::map<int64_t, std::string> StoredEvents(const std::string& state, const std::string& job_id) {
-  std::map<int64_t, std::string> events;
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(state.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* select = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT sequence, event FROM events WHERE job_id = ?1", -1,
-                               &select, nullptr),
-            SQLITE_OK);
-  sqlite3_bind_text(select, 1, job_id.c_str(), -1, SQLITE_TRANSIENT);
-  while (sqlite3_step(select) == SQLITE_ROW) {
-    events[sqlite3_column_int64(select, 0)] =
-        std::string(static_cast<const char*>(sqlite3_column_blob(select, 1)),
-                    static_cast<size_t>(sqlite3_column_bytes(select, 1)));
+// A job's events as its log holds them, by sequence: read with the store
+// itself, once the server is gone.
+std::map<int64_t, std::string> StoredEvents(const std::string& store_address,
+                                            const std::string& job_id) {
+  std::unique_ptr<EventStore> store;
+  absl::string_view rest = store_address;
+  if (absl::ConsumePrefix(&rest, "sqlite:")) {
+    auto sqlite = SqliteEventStore::Open(std::string(rest));
+    EXPECT_TRUE(sqlite.ok()) << sqlite.status();
+    if (sqlite.ok()) store = *std::move(sqlite);
+  } else {
+    EtcdStoreOptions options;
+    options.endpoints = {std::string(absl::StripPrefix(rest, "etcd://"))};
+    options.endpoints[0] = options.endpoints[0].substr(0, options.endpoints[0].find('/'));
+    auto etcd = EtcdEventStore::Open(options);
+    EXPECT_TRUE(etcd.ok()) << etcd.status();
+    if (etcd.ok()) store = *std::move(etcd);
   }
-  sqlite3_finalize(select);
-  sqlite3_close(db);
+  std::map<int64_t, std::string> events;
+  if (store == nullptr) return events;
+  std::promise<void> loaded;
+  store->LoadJob(job_id, [&](absl::StatusOr<absl::Span<v1::JobEvent* const>> stored) {
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    if (stored.ok()) {
+      for (const v1::JobEvent* event : *stored) {
+        events[event->sequence()] = event->SerializeAsString();
+      }
+    }
+    loaded.set_value();
+  });
+  loaded.get_future().wait();
   return events;
 }
 
@@ -109,12 +128,14 @@ ClientOptions FastRetries(const std::string& address) {
   return options;
 }
 
-std::vector<std::string> ServerArgs(const std::string& listen, const std::string& state) {
-  return {"--listen=" + listen, "--state=" + state, "--handed_out_chunk=16",
+std::vector<std::string> ServerArgs(const std::string& listen, const std::string& store) {
+  return {"--listen=" + listen, "--store=" + store, "--handed_out_chunk=16",
           "--log_level=error", "--drain_timeout=2s"};
 }
 
-TEST(RestartEveryFamilyTest, KillAndTermAtRandomLoseNothingAndChangeNothing) {
+class RestartEveryFamilyTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RestartEveryFamilyTest, KillAndTermAtRandomLoseNothingAndChangeNothing) {
   uint64_t seed = std::random_device()();
   if (const char* fixed = std::getenv("LRSCHED_CRASH_SEED")) absl::SimpleAtoi(fixed, &seed);
   std::printf("restart test seed: %llu (LRSCHED_CRASH_SEED=%llu repeats it)\n",
@@ -124,7 +145,14 @@ TEST(RestartEveryFamilyTest, KillAndTermAtRandomLoseNothingAndChangeNothing) {
   char pattern[] = "/tmp/lrsched-restart-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   const std::filesystem::path directory = pattern;
-  const std::string state = (directory / "state.db").string();
+  std::unique_ptr<testing::EtcdCluster> etcd;
+  std::string state = "sqlite:" + (directory / "state.db").string();
+  if (GetParam() == "etcd") {
+    etcd = std::make_unique<testing::EtcdCluster>(1);
+    ASSERT_TRUE(etcd->status().ok()) << etcd->status();
+    // The store is etcd's default prefix (the server's), so that StoredEvents reads it.
+    state = etcd->StoreAddress();
+  }
   auto server = std::make_unique<ServerProcess>(LRSCHED_SERVER_BINARY,
                                                 ServerArgs("127.0.0.1:0", state));
   const int port = server->port();
@@ -272,6 +300,11 @@ TEST(RestartEveryFamilyTest, KillAndTermAtRandomLoseNothingAndChangeNothing) {
   server.reset();
   std::filesystem::remove_all(directory);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, RestartEveryFamilyTest, ::testing::Values("sqlite", "etcd"),
+                         [](const ::testing::TestParamInfo<std::string>& store) {
+                           return store.param;
+                         });
 
 }  // namespace
 }  // namespace lrsched

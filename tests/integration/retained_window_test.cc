@@ -62,7 +62,9 @@ TEST(RetainedWindowTest, AFasterRankNeverTakesAwayTheStepsOfASlowerOne) {
     ASSERT_THAT(server.CreateJob(kTwoRanks), IsOk());
     for (int64_t step = 0; step <= 100; ++step) {
       ASSERT_THAT(server.Step("w", 0, step), IsOk());
-      if (step < 100) ASSERT_THAT(server.Step("w", 1, step), IsOk());
+      if (step < 100) {
+        ASSERT_THAT(server.Step("w", 1, step), IsOk());
+      }
     }
     // The request: rank 0 at step 101 with the largest look-ahead.
     // It gets what the window holds without leaving rank 1's step 100.

@@ -4,6 +4,7 @@
 //   EXPECT_THAT(DoIt(), IsOk());
 //   EXPECT_THAT(DoIt(), StatusIs(absl::StatusCode::kInvalidArgument,
 //                                HasSubstr("step_size")));
+//   EXPECT_THAT(Parse(), IsOkAndHolds(42));
 #ifndef LRSCHED_TESTS_TESTING_STATUS_MATCHERS_H_
 #define LRSCHED_TESTS_TESTING_STATUS_MATCHERS_H_
 
@@ -35,6 +36,14 @@ MATCHER_P2(StatusIs, code, message_matcher,
   *result_listener << "which is " << status;
   return status.code() == code &&
          ::testing::Matches(message_matcher)(std::string(status.message()));
+}
+
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a value that matches") {
+  if (!arg.ok()) {
+    *result_listener << "which is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
 }
 
 }  // namespace lrsched::testing

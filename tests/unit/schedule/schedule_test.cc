@@ -126,7 +126,9 @@ TEST(ScheduleTest, EndsAtTheStepBeforeOneWhoseValuesWouldNotBeFinite) {
     EXPECT_THAT(schedule->end_reason(),
                 HasSubstr(absl::StrCat("step ", c.last + 1, " would give group 0 a learning rate of inf")))
         << c.spec;
-    if (c.last > 0) EXPECT_EQ(schedule->lrs(), last_values) << c.spec;
+    if (c.last > 0) {
+      EXPECT_EQ(schedule->lrs(), last_values) << c.spec;
+    }
     for (double lr : schedule->lrs()) EXPECT_TRUE(std::isfinite(lr)) << c.spec;
     EXPECT_FALSE(schedule->Step()) << "an ended schedule stays ended";
     EXPECT_EQ(schedule->step(), c.last);

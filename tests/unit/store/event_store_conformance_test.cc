@@ -1,6 +1,6 @@
 // The contract of event_store.h that every EventStore must keep, run against
-// each implementation: the SQLite file and SQLite in memory (a replicated
-// store adds its factory to kStores).
+// each implementation: the SQLite file, SQLite in memory, and etcd (one real
+// member started for the test binary, a key prefix per test).
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/store/etcd_event_store.h"
 #include "service/store/event_store.h"
 #include "service/store/sqlite_event_store.h"
+#include "tests/testing/etcd_cluster.h"
 #include "tests/testing/status_matchers.h"
 
 namespace lrsched {
@@ -41,6 +43,20 @@ const StoreFactory kStores[] = {
     {"SqliteInMemory",
      [](const fs::path&) -> std::unique_ptr<EventStore> {
        auto store = SqliteEventStore::Open(":memory:");
+       EXPECT_THAT(store, IsOk());
+       return store.ok() ? *std::move(store) : nullptr;
+     }},
+    {"Etcd",
+     [](const fs::path& directory) -> std::unique_ptr<EventStore> {
+       // One member for every test of the binary: starting one takes longer
+       // than the tests.
+       static testing::EtcdCluster cluster(1);
+       EXPECT_THAT(cluster.status(), IsOk());
+       if (!cluster.status().ok()) return nullptr;
+       EtcdStoreOptions options;
+       options.endpoints = cluster.endpoints();
+       options.prefix = absl::StrCat("/", directory.filename().string(), "/");
+       auto store = EtcdEventStore::Open(options);
        EXPECT_THAT(store, IsOk());
        return store.ok() ? *std::move(store) : nullptr;
      }},
