@@ -7,12 +7,24 @@
 //           literal, to its kind's interface type-checks: TypeScript rejects
 //           fields the type does not have, which the schemas let through, so
 //           a misspelt field such as restartPolcy fails here;
-//   policy  what lrsched's deployments promise an operator: non-root, read-only
-//           root file system, no privilege escalation, no capabilities,
-//           seccomp RuntimeDefault, requests and limits on every container;
-//           gRPC startup, readiness and liveness probes on the server's port;
-//           a grace period longer than the server's drain time; one pod count
-//           in an Indexed Job.
+//   policy  what lrsched's deployments promise an operator: non-root as the
+//           images' uid 10001, read-only root file system, no privilege
+//           escalation, no capabilities, seccomp RuntimeDefault, no service
+//           account token, requests and limits on every container; readiness
+//           and liveness probes on every long-running container; gRPC
+//           startup, readiness and liveness probes on the server's port; a
+//           grace period longer than the server's drain time (and, with
+//           etcd, the lease's revocation after it); one pod count in an
+//           Indexed Job. Several replicas: one PodDisruptionBudget that
+//           evicts one at a time, anti-affinity across nodes. The server's
+//           store: SQLite means one replica, Recreate and the working
+//           directory on a volume; etcd means no PersistentVolumeClaim, the
+//           pod IP advertised, and every member of the etcd StatefulSet in
+//           LRSCHED_STORE. etcd: a StatefulSet of an odd count started in
+//           parallel, whose --initial-cluster names exactly its pods under
+//           its headless Service (publishing not-ready addresses), its data
+//           on a volumeClaimTemplate, compaction on, required anti-affinity
+//           and a budget that keeps a majority.
 //
 // Usage: check_manifests.cjs TOOLS_DIR RENDERED.yaml...
 //   TOOLS_DIR holds node_modules with kubernetes-models, typescript and yaml.
@@ -116,6 +128,12 @@ function podSpec(object) {
   return object.spec && object.spec.template && object.spec.template.spec;
 }
 
+// Kinds whose pods run for good and are counted by spec.replicas.
+const REPLICATED_KINDS = ['Deployment', 'StatefulSet'];
+function replicas(object) {
+  return object.spec.replicas === undefined ? 1 : object.spec.replicas;
+}
+
 function parseDuration(text) {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text || '');
   if (!match) return undefined;
@@ -123,20 +141,134 @@ function parseDuration(text) {
   return Number(match[1]) * unit;
 }
 
+// Whether a label selector (matchLabels, matchExpressions) selects labels.
+function selects(selector, labels) {
+  if (!selector) return false;
+  labels = labels || {};
+  const matchLabels = selector.matchLabels || {};
+  const expressions = selector.matchExpressions || [];
+  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) return false;
+  for (const [key, value] of Object.entries(matchLabels)) {
+    if (labels[key] !== value) return false;
+  }
+  for (const {key, operator, values} of expressions) {
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    const ok = {
+      In: () => has && values.includes(labels[key]),
+      NotIn: () => !has || !values.includes(labels[key]),
+      Exists: () => has,
+      DoesNotExist: () => !has,
+    }[operator];
+    if (!ok || !ok()) return false;
+  }
+  return true;
+}
+
+// What a Service's plain selector (a map) selects.
+function serviceSelects(service, labels) {
+  const selector = service.spec && service.spec.selector;
+  return !!selector && selects({matchLabels: selector}, labels);
+}
+
+// A container's environment as the kubelet builds it: envFrom's ConfigMaps,
+// then env in order, with $(NAME) expanded from what is defined before it. A
+// value from the downward API stands as <fieldPath>, e.g. <status.podIP>.
+function environmentOf(container, configMaps) {
+  const environment = {};
+  for (const source of container.envFrom || []) {
+    if (source.configMapRef) Object.assign(environment, configMaps.get(source.configMapRef.name));
+  }
+  for (const variable of container.env || []) {
+    if (variable.value !== undefined) {
+      environment[variable.name] = expand(variable.value, environment);
+    } else if (variable.valueFrom && variable.valueFrom.fieldRef) {
+      environment[variable.name] = `<${variable.valueFrom.fieldRef.fieldPath}>`;
+    } else {
+      environment[variable.name] = '<unknown>';
+    }
+  }
+  return environment;
+}
+
+// Expands $(NAME) as the kubelet does in env values, command and args: a
+// name it does not know stays as it is.
+function expand(text, environment) {
+  return String(text).replace(/\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g,
+                              (whole, name) => (name in environment ? environment[name] : whole));
+}
+
+// --flag=value and --flag value arguments, by flag name (the last wins).
+function flagsOf(words) {
+  const flags = {};
+  for (let i = 0; i < words.length; i++) {
+    const match = /^--?([\w-]+)(?:=(.*))?$/.exec(words[i]);
+    if (!match) continue;
+    if (match[2] !== undefined) {
+      flags[match[1]] = match[2];
+    } else if (i + 1 < words.length && !String(words[i + 1]).startsWith('-')) {
+      flags[match[1]] = words[++i];
+    } else {
+      flags[match[1]] = 'true';
+    }
+  }
+  return flags;
+}
+
+function isEtcd(container) {
+  const executable = path.basename((container.command || [])[0] || '');
+  return executable === 'etcd' || /(^|\/)etcd(:|@|$)/.test(container.image || '');
+}
+
+// How many of n pods a PodDisruptionBudget lets be evicted at once
+// (Kubernetes rounds percentages up).
+function allowedDisruptions(budget, n) {
+  const scaled = (value) => {
+    const percent = /^(\d+)%$/.exec(String(value));
+    return percent ? Math.ceil((n * Number(percent[1])) / 100) : Number(value);
+  };
+  const spec = budget.spec || {};
+  if (spec.maxUnavailable !== undefined) return scaled(spec.maxUnavailable);
+  if (spec.minAvailable !== undefined) return n - scaled(spec.minAvailable);
+  return n;
+}
+
+function antiAffinityTerms(spec) {
+  const anti = (spec.affinity && spec.affinity.podAntiAffinity) || {};
+  return {
+    required: anti.requiredDuringSchedulingIgnoredDuringExecution || [],
+    preferred: (anti.preferredDuringSchedulingIgnoredDuringExecution || [])
+        .map((weighted) => weighted.podAffinityTerm || {}),
+  };
+}
+
+// The Service named `name` in the same file.
+function serviceNamed(objects, file, name) {
+  return objects.find(({file: f, object}) => f === file && object.kind === 'Service' &&
+                                             object.metadata.name === name);
+}
+
 function checkPolicy(objects) {
   const configMaps = new Map();
   for (const {object} of objects) {
     if (object.kind === 'ConfigMap') configMaps.set(object.metadata.name, object.data || {});
   }
-  for (const {file, name, object} of objects) {
+  for (const entry of objects) {
+    const {file, name, object} = entry;
     const spec = podSpec(object);
     if (!spec) continue;
     const where = `${file}: ${name}`;
     const pod = spec.securityContext || {};
     if (pod.runAsNonRoot !== true) report(where, 'policy: securityContext.runAsNonRoot is not true');
+    for (const id of ['runAsUser', 'runAsGroup', 'fsGroup']) {
+      if (pod[id] !== 10001) report(where, `policy: securityContext.${id} is not 10001, the images' user`);
+    }
     if (!(pod.seccompProfile && pod.seccompProfile.type === 'RuntimeDefault')) {
       report(where, 'policy: securityContext.seccompProfile.type is not RuntimeDefault');
     }
+    if (spec.automountServiceAccountToken !== false) {
+      report(where, 'policy: automountServiceAccountToken is not false');
+    }
+    const longRunning = REPLICATED_KINDS.includes(object.kind);
     const containers = [...(spec.initContainers || []), ...(spec.containers || [])];
     for (const container of containers) {
       const at = `${where}: container ${container.name}`;
@@ -157,43 +289,313 @@ function checkPolicy(objects) {
           }
         }
       }
-      if (container.name !== 'lrsched-server') continue;
-
-      const port = ((container.ports || []).find((p) => p.name === 'grpc') || {}).containerPort;
-      if (!port) report(at, 'policy: no container port named grpc');
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
-        const grpc = container[probe] && container[probe].grpc;
-        if (!grpc) {
-          report(at, `policy: ${probe} is not a gRPC probe`);
-        } else if (grpc.port !== port) {
-          report(at, `policy: ${probe} probes port ${grpc.port}, not the grpc port ${port}`);
-        } else if (grpc.service) {
-          report(at, `policy: ${probe} asks for service "${grpc.service}", not ""`);
+      if (longRunning && !(spec.initContainers || []).includes(container)) {
+        for (const probe of ['readinessProbe', 'livenessProbe']) {
+          if (!container[probe]) report(at, `policy: no ${probe}`);
         }
       }
-      const environment = {};
-      for (const source of container.envFrom || []) {
-        if (source.configMapRef) Object.assign(environment, configMaps.get(source.configMapRef.name));
+      if (container.name === 'lrsched-server') {
+        checkServer(objects, entry, container, environmentOf(container, configMaps));
       }
-      for (const variable of container.env || []) environment[variable.name] = variable.value;
-      const drain = parseDuration(environment.LRSCHED_DRAIN_TIMEOUT);
-      const grace = spec.terminationGracePeriodSeconds;
-      if (drain === undefined) {
-        report(at, 'policy: LRSCHED_DRAIN_TIMEOUT is not a duration such as 20s');
-      } else if (!(grace > drain)) {
-        report(at, `policy: terminationGracePeriodSeconds (${grace}) is not longer than ` +
-                   `LRSCHED_DRAIN_TIMEOUT (${drain}s)`);
-      }
-      if (!(container.volumeMounts || []).some((m) => m.mountPath === container.workingDir)) {
-        report(at, `policy: the working directory ${container.workingDir}, where the state ` +
-                   'file is, is not a volume');
-      }
+      if (isEtcd(container)) checkEtcd(objects, entry, container);
     }
     if (object.kind === 'Job' && object.spec.completionMode === 'Indexed') {
       const pods = containers.flatMap((c) => c.env || []).find((v) => v.name === 'LRSCHED_PODS');
       const counts = [object.spec.completions, object.spec.parallelism, pods && Number(pods.value)];
       if (!counts.every((n) => n === counts[0])) {
         report(where, `policy: completions, parallelism and LRSCHED_PODS differ (${counts})`);
+      }
+    }
+    if (longRunning && replicas(object) > 1) checkReplicated(objects, entry);
+  }
+  checkBudgetsSelectSomething(objects);
+}
+
+// A workload of several pods: a PodDisruptionBudget that lets a drain evict
+// one pod at a time (not none, which would hang the drain, nor all), and pod
+// anti-affinity that spreads its pods across nodes.
+function checkReplicated(objects, {file, name, object}) {
+  const where = `${file}: ${name}`;
+  const n = replicas(object);
+  const labels = object.spec.template.metadata && object.spec.template.metadata.labels;
+  const budgets = objects.filter(({file: f, object: o}) =>
+    f === file && o.kind === 'PodDisruptionBudget' && selects(o.spec && o.spec.selector, labels));
+  if (budgets.length === 0) {
+    report(where, `policy: ${n} replicas but no PodDisruptionBudget selects its pods: a node ` +
+                  'drain may evict them all at once');
+  } else if (budgets.length > 1) {
+    report(where, `policy: ${budgets.length} PodDisruptionBudgets select its pods ` +
+                  `(${budgets.map((b) => b.name)}): the eviction API refuses such pods`);
+  } else {
+    const budget = budgets[0];
+    const allowed = allowedDisruptions(budget.object, n);
+    if (!(allowed >= 1)) {
+      report(where, `policy: ${budget.name} lets none of its ${n} pods be evicted: a node ` +
+                    'drain would wait for ever');
+    } else if (allowed >= n) {
+      report(where, `policy: ${budget.name} lets all its ${n} pods be evicted at once`);
+    }
+  }
+  const spec = podSpec(object);
+  const terms = antiAffinityTerms(spec);
+  const spreads = (term) => term.topologyKey === 'kubernetes.io/hostname' &&
+                            selects(term.labelSelector, labels);
+  if (![...terms.required, ...terms.preferred].some(spreads)) {
+    report(where, `policy: ${n} replicas but no pod anti-affinity on kubernetes.io/hostname ` +
+                  'for its own pods: they may all run on one node');
+  }
+}
+
+function checkBudgetsSelectSomething(objects) {
+  for (const {file, name, object} of objects) {
+    if (object.kind !== 'PodDisruptionBudget') continue;
+    const selected = objects.some(({file: f, object: o}) =>
+      f === file && REPLICATED_KINDS.includes(o.kind) &&
+      selects(object.spec && object.spec.selector, o.spec.template.metadata &&
+                                                   o.spec.template.metadata.labels));
+    if (!selected) report(`${file}: ${name}`, 'policy: selects the pods of no workload here');
+  }
+}
+
+// lrsched-server: gRPC probes on its port, a grace period longer than its
+// drain, and what its store asks of the workload. SQLite: one replica, never
+// two pods on the file (Recreate), the working directory a volume. etcd: no
+// PersistentVolumeClaim, an advertised pod address, every member of the etcd
+// StatefulSet in LRSCHED_STORE, and a grace period that also covers handing
+// the lease back.
+function checkServer(objects, {file, name, object}, container, environment) {
+  const where = `${file}: ${name}`;
+  const at = `${where}: container ${container.name}`;
+  const spec = podSpec(object);
+  const port = ((container.ports || []).find((p) => p.name === 'grpc') || {}).containerPort;
+  if (!port) report(at, 'policy: no container port named grpc');
+  for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+    const grpc = container[probe] && container[probe].grpc;
+    if (!grpc) {
+      report(at, `policy: ${probe} is not a gRPC probe`);
+    } else if (grpc.port !== port) {
+      report(at, `policy: ${probe} probes port ${grpc.port}, not the grpc port ${port}`);
+    } else if (grpc.service) {
+      report(at, `policy: ${probe} asks for service "${grpc.service}", not ""`);
+    }
+  }
+  const store = environment.LRSCHED_STORE || '';
+  const etcd = /^etcd:\/\/([^/]*)(\/.*)?$/.exec(store);
+  if (store && environment.LRSCHED_STATE !== undefined) {
+    report(at, 'policy: LRSCHED_STORE and LRSCHED_STATE are both set: lrsched-server refuses ' +
+               'to start (give --store or --state, not both)');
+  }
+  const drain = parseDuration(environment.LRSCHED_DRAIN_TIMEOUT);
+  const grace = spec.terminationGracePeriodSeconds;
+  const replicated = REPLICATED_KINDS.includes(object.kind);
+  if (!etcd) {
+    if (drain === undefined) {
+      report(at, 'policy: LRSCHED_DRAIN_TIMEOUT is not a duration such as 20s');
+    } else if (!(grace > drain)) {
+      report(at, `policy: terminationGracePeriodSeconds (${grace}) is not longer than ` +
+                 `LRSCHED_DRAIN_TIMEOUT (${drain}s)`);
+    }
+    if (!(container.volumeMounts || []).some((m) => m.mountPath === container.workingDir)) {
+      report(at, `policy: the working directory ${container.workingDir}, where the state ` +
+                 'file is, is not a volume');
+    }
+    if (replicated && replicas(object) > 1) {
+      report(where, `policy: keeps its jobs in SQLite but has ${replicas(object)} replicas: the ` +
+                    'state file has one writer (several replicas need the etcd store)');
+    }
+    if (object.kind === 'Deployment' && (object.spec.strategy || {}).type !== 'Recreate') {
+      report(where, 'policy: keeps its jobs in SQLite but its strategy is not Recreate: an old ' +
+                    'and a new pod would open the state file together');
+    }
+    return;
+  }
+
+  // The etcd store.
+  const endpoints = etcd[1].split(',').filter((e) => e);
+  const callTimeout = parseDuration(environment.LRSCHED_ETCD_CALL_TIMEOUT || '2s');
+  if (drain === undefined) {
+    report(at, 'policy: LRSCHED_DRAIN_TIMEOUT is not a duration such as 20s');
+  } else if (!(grace > drain + endpoints.length * callTimeout)) {
+    report(at, `policy: terminationGracePeriodSeconds (${grace}) is not longer than ` +
+               `LRSCHED_DRAIN_TIMEOUT (${drain}s) plus the lease's revocation after it ` +
+               `(${endpoints.length} etcd members x LRSCHED_ETCD_CALL_TIMEOUT ${callTimeout}s)`);
+  }
+  for (const volume of spec.volumes || []) {
+    if (volume.persistentVolumeClaim) {
+      report(where, `policy: keeps its jobs in etcd but mounts the PersistentVolumeClaim ` +
+                    `${volume.persistentVolumeClaim.claimName}: a replica must start on any ` +
+                    'node, and a ReadWriteOnce claim binds one');
+    }
+  }
+  if (object.kind === 'Deployment' && replicas(object) > 1 &&
+      (object.spec.strategy || {}).type === 'Recreate') {
+    report(where, 'policy: Recreate stops every replica at once; a rolling update hands the ' +
+                  'lead over without a gap');
+  }
+  if (environment.LRSCHED_LEASE_TTL !== undefined) {
+    const ttl = parseDuration(environment.LRSCHED_LEASE_TTL);
+    if (!(ttl >= 2 && Number.isInteger(ttl))) {
+      report(at, `policy: LRSCHED_LEASE_TTL (${environment.LRSCHED_LEASE_TTL}) is not whole ` +
+                 'seconds, at least 2s');
+    }
+  }
+  const advertise = environment.LRSCHED_ADVERTISE;
+  const advertised = /^(?:<status\.podIP>|\[<status\.podIP>\]):(\d+)$/.exec(advertise || '');
+  if (!advertised) {
+    report(at, `policy: LRSCHED_ADVERTISE (${advertise === undefined ? 'unset' : advertise}) ` +
+               'is not the pod IP (status.podIP) and a port: the other replicas could not ' +
+               'forward to this one');
+  } else if (Number(advertised[1]) !== port) {
+    report(at, `policy: LRSCHED_ADVERTISE names port ${advertised[1]}, not the grpc port ${port}`);
+  }
+  // Every endpoint is a member of an etcd StatefulSet here, by its stable
+  // name, and the server knows every member of it.
+  const named = new Map();  // StatefulSet name -> ordinals in LRSCHED_STORE
+  for (const endpoint of endpoints) {
+    const match = /^(([a-z0-9-]+)-(\d+))\.([a-z0-9-]+)(?:\.[a-z0-9.-]+)?:(\d+)$/.exec(endpoint);
+    const member = match && objects.find(({file: f, object: o}) =>
+      f === file && o.kind === 'StatefulSet' && o.metadata.name === match[2] &&
+      o.spec.serviceName === match[4] && podSpec(o).containers.some(isEtcd));
+    if (!member) {
+      report(at, `policy: LRSCHED_STORE names ${endpoint}, which is no member of an etcd ` +
+                 'StatefulSet here (NAME-<i>.SERVICE:PORT)');
+      continue;
+    }
+    const ordinal = Number(match[3]);
+    if (ordinal >= replicas(member.object)) {
+      report(at, `policy: LRSCHED_STORE names ${match[1]}, but ${member.name} has ` +
+                 `${replicas(member.object)} replicas`);
+    }
+    const client = etcdClientPort(podSpec(member.object).containers.find(isEtcd));
+    if (client !== undefined && Number(match[5]) !== client) {
+      report(at, `policy: LRSCHED_STORE names port ${match[5]} of ${match[1]}, whose client ` +
+                 `port is ${client}`);
+    }
+    if (!named.has(member)) named.set(member, new Set());
+    named.get(member).add(ordinal);
+  }
+  for (const [member, ordinals] of named) {
+    const n = replicas(member.object);
+    if (ordinals.size < n) {
+      report(at, `policy: LRSCHED_STORE lists ${ordinals.size} of the ${n} members of ` +
+                 `${member.name}: the server could not fail over to the others`);
+    }
+  }
+}
+
+function etcdClientPort(container) {
+  const url = flagsOf([...(container.command || []), ...(container.args || [])])['listen-client-urls'];
+  const match = /:(\d+)\/?$/.exec((url || '').split(',')[0]);
+  return match ? Number(match[1]) : undefined;
+}
+
+// etcd: a StatefulSet whose pods start together, whose --initial-cluster
+// names exactly its pods by the names its headless Service gives them, with
+// its data on a volumeClaimTemplate, compaction on, its members required on
+// different nodes, and a PodDisruptionBudget that keeps a majority.
+function checkEtcd(objects, {file, name, object}, container) {
+  const where = `${file}: ${name}`;
+  const at = `${where}: container ${container.name}`;
+  if (object.kind !== 'StatefulSet') {
+    report(where, `policy: etcd runs in a ${object.kind}, not a StatefulSet: its members need ` +
+                  'stable names and volumes of their own');
+    return;
+  }
+  const n = replicas(object);
+  if (n % 2 === 0) {
+    report(where, `policy: ${n} etcd members: an even count tolerates no more failures ` +
+                  `than ${n - 1}`);
+  }
+  if (n > 1 && object.spec.podManagementPolicy !== 'Parallel') {
+    report(where, `policy: podManagementPolicy is not Parallel: ${object.metadata.name}-0 ` +
+                  'cannot be Ready before a majority is up, and OrderedReady starts the others ' +
+                  'only after it');
+  }
+  const environment = environmentOf(container, new Map());
+  const words = [...(container.command || []), ...(container.args || [])];
+  const serviceName = object.spec.serviceName;
+  const members = [...Array(n).keys()].map((i) => `${object.metadata.name}-${i}`);
+  // The flags as each member's kubelet expands them.
+  const flagsFor = (pod) => {
+    const own = {...environment};
+    for (const [key, value] of Object.entries(own)) {
+      if (value === '<metadata.name>') own[key] = pod;
+    }
+    return flagsOf(words.map((word) => expand(word, own)));
+  };
+  const cluster = new Map();
+  for (const entry of (flagsOf(words)['initial-cluster'] || '').split(',').filter((e) => e)) {
+    const equals = entry.indexOf('=');
+    cluster.set(entry.slice(0, equals), entry.slice(equals + 1));
+  }
+  const listed = [...cluster.keys()];
+  if (listed.length !== n || !members.every((member) => cluster.has(member))) {
+    report(at, `policy: --initial-cluster names ${listed.length} members (${listed.join(', ')}) ` +
+               `but the StatefulSet has ${n} replicas (${members.join(', ')})`);
+  }
+  const onService = (url, pod) => {
+    const match = /^https?:\/\/([^:/]+)(?::\d+)?\/?$/.exec(url || '');
+    return !!match && (match[1] === `${pod}.${serviceName}` ||
+                       match[1].startsWith(`${pod}.${serviceName}.`));
+  };
+  for (const member of members) {
+    const flags = flagsFor(member);
+    if (flags.name !== member) {
+      report(at, `policy: --name is ${flags.name} in pod ${member}, not the pod's name ` +
+                 '(metadata.name, as --initial-cluster names it)');
+    }
+    const peer = flags['initial-advertise-peer-urls'];
+    if (!onService(peer, member)) {
+      report(at, `policy: pod ${member} advertises the peer URL ${peer}, not one under ` +
+                 `${member}.${serviceName}`);
+    }
+    if (cluster.has(member) && cluster.get(member) !== peer) {
+      report(at, `policy: --initial-cluster gives ${member} the peer URL ` +
+                 `${cluster.get(member)}, but it advertises ${peer}`);
+    }
+    const client = flags['advertise-client-urls'];
+    if (!onService(client, member)) {
+      report(at, `policy: pod ${member} advertises the client URL ${client}, not one under ` +
+                 `${member}.${serviceName}`);
+    }
+  }
+  const flags = flagsOf(words);
+  const dataDir = flags['data-dir'];
+  const claims = (object.spec.volumeClaimTemplates || []).map((c) => c.metadata.name);
+  const mount = (container.volumeMounts || []).find((m) =>
+    dataDir === m.mountPath || (dataDir || '').startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  if (!dataDir || !mount || !claims.includes(mount.name)) {
+    report(at, `policy: --data-dir (${dataDir}) is not on a volumeClaimTemplate: a member ` +
+               'would lose its data with its pod');
+  }
+  if (!flags['auto-compaction-retention'] || /^0+[a-z]*$/.test(flags['auto-compaction-retention'])) {
+    report(at, 'policy: --auto-compaction-retention is unset or 0: etcd keeps every revision ' +
+               'until its quota fills, then refuses writes');
+  }
+  const service = serviceNamed(objects, file, serviceName);
+  const labels = object.spec.template.metadata && object.spec.template.metadata.labels;
+  if (!service || service.object.spec.clusterIP !== 'None' ||
+      !serviceSelects(service.object, labels)) {
+    report(where, `policy: serviceName ${serviceName} is not a headless Service here ` +
+                  'selecting its pods: the members would have no DNS names');
+  } else if (service.object.spec.publishNotReadyAddresses !== true) {
+    report(where, `policy: Service ${serviceName} does not publish not-ready addresses: the ` +
+                  'members could not find each other to become Ready');
+  }
+  if (n > 1) {
+    const terms = antiAffinityTerms(podSpec(object)).required;
+    if (!terms.some((t) => t.topologyKey === 'kubernetes.io/hostname' &&
+                           selects(t.labelSelector, labels))) {
+      report(where, 'policy: no required pod anti-affinity on kubernetes.io/hostname: two ' +
+                    'members on one node lose the majority with it');
+    }
+    const quorum = Math.floor(n / 2) + 1;
+    for (const {file: f, name: budget, object: o} of objects) {
+      if (f !== file || o.kind !== 'PodDisruptionBudget' ||
+          !selects(o.spec && o.spec.selector, labels)) continue;
+      if (allowedDisruptions(o, n) > n - quorum) {
+        report(where, `policy: ${budget} lets ${allowedDisruptions(o, n)} of ${n} members be ` +
+                      `evicted at once: a majority is ${quorum}`);
       }
     }
   }

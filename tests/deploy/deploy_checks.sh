@@ -5,14 +5,15 @@
 # so that a check that has stopped checking fails too.
 #
 # Usage: deploy_checks.sh CHECK SOURCE_DIR TOOLS_DIR
-#   CHECK      render | manifests | yamllint | dockerfile
+#   CHECK      render | manifests | yamllint | dockerfile (the linter, and a target for
+#              every lrsched/NAME image of the overlays)
 #   TOOLS_DIR  the npm tools of tests/tools/package.json, installed by `make test`
 set -euo pipefail
 check=$1
 source_dir=$(cd "$2" && pwd)
 tools_dir=$3
 negative=$source_dir/tests/deploy/negative
-overlays=(shared sidecar)
+overlays=(shared sidecar ha)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -34,6 +35,35 @@ expect_failure() {
     { cat "$work/negative.out" >&2; fail "the negative sample $what failed without '$pattern'"; }
   echo "negative sample $what: rejected as expected ($pattern)"
 }
+# expect_problems SAMPLE PATTERN...: the manifest check's output ($work/negative.out,
+# one run over every sample) has a problem in negative-SAMPLE.yaml saying each PATTERN.
+expect_problems() {
+  local sample=$1 pattern
+  shift
+  for pattern in "$@"; do
+    grep -F -- "$work/negative-$sample.yaml: " "$work/negative.out" | grep -qF -- "$pattern" ||
+      { cat "$work/negative.out" >&2
+        fail "the negative sample $sample failed without '$pattern'"; }
+    echo "negative sample $sample: rejected as expected ($pattern)"
+  done
+}
+# image_targets DOCKERFILE RENDERED...: every lrsched/NAME image the manifests
+# use is a stage NAME of DOCKERFILE, which `docker build --target NAME` builds.
+image_targets() {
+  local dockerfile=$1 image target status=0
+  shift
+  for image in $(sed -n 's/^ *image: *"\{0,1\}\(lrsched\/[^" ]*\)"\{0,1\} *$/\1/p' "$@" | sort -u); do
+    target=${image#lrsched/}
+    target=${target%%[:@]*}
+    if grep -qiE "^FROM[[:space:]].*[[:space:]]AS[[:space:]]+$target[[:space:]]*$" "$dockerfile"; then
+      echo "$image: built by --target $target"
+    else
+      echo "$image: $dockerfile has no stage $target to build it"
+      status=1
+    fi
+  done
+  return $status
+}
 
 case "$check" in
   render)
@@ -53,19 +83,37 @@ case "$check" in
     done
     node "$source_dir/tests/deploy/check_manifests.cjs" "$tools_dir" "${rendered[@]}" ||
       fail "the rendered manifests have problems (above)"
-    for sample in typo schema insecure slow-drain; do
+    # Every sample in one run (one TypeScript program); each problem names
+    # its file, so each sample must have its own expected problems.
+    samples=(typo schema insecure slow-drain ha-no-budget ha-etcd-members ha-sqlite-habits
+             shared-scaled)
+    negatives=()
+    for sample in "${samples[@]}"; do
       kustomize_render "$negative/$sample" > "$work/negative-$sample.yaml"
+      negatives+=("$work/negative-$sample.yaml")
     done
-    check() { node "$source_dir/tests/deploy/check_manifests.cjs" "$tools_dir" "$@"; }
-    expect_failure typo "'\"restartPolcy\"' does not exist in type 'IContainer'" \
-      check "$work/negative-typo.yaml"
-    expect_failure schema '/spec/replicas must be integer' check "$work/negative-schema.yaml"
-    expect_failure insecure 'readOnlyRootFilesystem is not true' \
-      check "$work/negative-insecure.yaml"
-    expect_failure insecure 'livenessProbe is not a gRPC probe' \
-      check "$work/negative-insecure.yaml"
-    expect_failure slow-drain 'terminationGracePeriodSeconds (30) is not longer' \
-      check "$work/negative-slow-drain.yaml"
+    if node "$source_dir/tests/deploy/check_manifests.cjs" "$tools_dir" "${negatives[@]}" \
+         > "$work/negative.out" 2>&1; then
+      cat "$work/negative.out" >&2
+      fail "the negative samples passed"
+    fi
+    expect_problems typo "'\"restartPolcy\"' does not exist in type 'IContainer'"
+    expect_problems schema '/spec/replicas must be integer'
+    expect_problems insecure 'readOnlyRootFilesystem is not true' \
+      'livenessProbe is not a gRPC probe'
+    expect_problems slow-drain 'terminationGracePeriodSeconds (30) is not longer'
+    expect_problems ha-no-budget \
+      'Deployment/lrsched-server: policy: 3 replicas but no PodDisruptionBudget selects its pods' \
+      'Deployment/lrsched-server: policy: 3 replicas but no pod anti-affinity'
+    expect_problems ha-etcd-members \
+      '--initial-cluster names 3 members (lrsched-etcd-0, lrsched-etcd-1, lrsched-etcd-2)' \
+      'but the StatefulSet has 5 replicas (lrsched-etcd-0, lrsched-etcd-1, lrsched-etcd-2, lrsched-etcd-3' \
+      'LRSCHED_STORE lists 3 of the 5 members of StatefulSet/lrsched-etcd'
+    expect_problems ha-sqlite-habits 'LRSCHED_STORE and LRSCHED_STATE are both set' \
+      'keeps its jobs in etcd but mounts the PersistentVolumeClaim lrsched-state' \
+      'Recreate stops every replica at once' \
+      'LRSCHED_ADVERTISE (unset) is not the pod IP'
+    expect_problems shared-scaled 'keeps its jobs in SQLite but has 2 replicas'
     ;;
   yamllint)
     cd "$source_dir"
@@ -86,6 +134,19 @@ case "$check" in
       { cat "$work/lint.out" >&2; fail "deploy/docker/Dockerfile has lint warnings"; }
     echo "deploy/docker/Dockerfile: no errors, no warnings"
     expect_failure Dockerfile 'Unknown instruction: RUNN' "$lint" lint "$negative/Dockerfile"
+    # Every image an overlay uses has its target in the Dockerfile; the
+    # negative sample is the Dockerfile without its etcd stage.
+    rendered=()
+    for overlay in "${overlays[@]}"; do
+      kustomize_render "$source_dir/deploy/k8s/overlays/$overlay" > "$work/$overlay.yaml"
+      rendered+=("$work/$overlay.yaml")
+    done
+    image_targets "$source_dir/deploy/docker/Dockerfile" "${rendered[@]}" ||
+      fail "an overlay uses an image that deploy/docker/Dockerfile does not build"
+    awk 'toupper($1) == "FROM" { skip = (tolower($NF) == "etcd") } !skip' \
+      "$source_dir/deploy/docker/Dockerfile" > "$work/Dockerfile.without-etcd"
+    expect_failure Dockerfile.without-etcd 'has no stage etcd to build it' \
+      image_targets "$work/Dockerfile.without-etcd" "${rendered[@]}"
     ;;
   *) fail "unknown check (render, manifests, yamllint, dockerfile)" ;;
 esac
