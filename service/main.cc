@@ -15,7 +15,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/exposer.h"
+#include "service/server/replica.h"
 #include "service/server/server.h"
+#include "service/server/store_address.h"
 #include "service/server/server_log.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -36,6 +38,14 @@ ABSL_FLAG(absl::Duration, etcd_call_timeout, absl::Seconds(2),
 ABSL_FLAG(absl::Duration, etcd_give_up_after, absl::Seconds(15),
           "With an etcd store: how long a write is sent again before the calls waiting on it get "
           "UNAVAILABLE (its outcome then unknown). Env LRSCHED_ETCD_GIVE_UP_AFTER.");
+ABSL_FLAG(std::string, advertise, "",
+          "With an etcd store: HOST:PORT at which the other replicas reach this one (in "
+          "Kubernetes the pod's IP and port). Empty: --listen's host (this machine's name when it "
+          "is 0.0.0.0) and the port. Env LRSCHED_ADVERTISE.");
+ABSL_FLAG(absl::Duration, lease_ttl, absl::Seconds(5),
+          "With an etcd store: the lease of the replica that leads. When it dies, another "
+          "takes over after at most this long (whole seconds, at least 2s). Env "
+          "LRSCHED_LEASE_TTL.");
 ABSL_FLAG(std::string, sync, "full",
           "full: an acknowledged change survives a power loss (an fsync per group commit); "
           "normal: it survives a crash of the server but maybe not of the machine, for more "
@@ -76,7 +86,8 @@ namespace {
 // Environment variables are defaults that the command line overrides.
 bool ApplyEnvironment() {
   for (const char* name :
-       {"listen", "store", "etcd_call_timeout", "etcd_give_up_after", "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
+       {"listen", "store", "etcd_call_timeout", "etcd_give_up_after", "advertise", "lease_ttl",
+        "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
         "drain_timeout", "log_level", "log_format", "metrics_listen", "metrics_per_job"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
@@ -149,22 +160,65 @@ int main(int argc, char** argv) {
   options.metrics = !metrics_listen.empty();
   options.metrics_per_job = absl::GetFlag(FLAGS_metrics_per_job);
 
-  auto server = lrsched::Server::Start(options);
-  if (!server.ok()) {
-    log.Error("server_failed", lrsched::LogLine().Add("error", server.status().ToString()));
+  // With etcd, the server is one replica of several that may share the
+  // store: it serves while it leads, and forwards to the leader otherwise.
+  auto address = lrsched::ParseStoreAddress(options.store_address);
+  if (!address.ok()) {
+    std::fprintf(stderr, "lrsched-server: %s\n", address.status().ToString().c_str());
+    return 2;
+  }
+  const bool replicated = address->kind == lrsched::StoreAddress::Kind::kEtcd;
+  const absl::Duration lease_ttl = absl::GetFlag(FLAGS_lease_ttl);
+  if (replicated &&
+      (lease_ttl < absl::Seconds(2) || lease_ttl != absl::Trunc(lease_ttl, absl::Seconds(1)))) {
+    std::fprintf(stderr, "lrsched-server: --lease_ttl must be whole seconds, at least 2s, got %s\n",
+                 absl::FormatDuration(lease_ttl).c_str());
+    return 2;
+  }
+  std::unique_ptr<lrsched::Server> server;
+  std::unique_ptr<lrsched::Replica> replica;
+  absl::Status started;
+  if (replicated) {
+    lrsched::ReplicaOptions replica_options;
+    replica_options.server = options;
+    replica_options.store = options.etcd;
+    replica_options.store.endpoints = address->etcd.endpoints;
+    replica_options.store.prefix = address->etcd.prefix;
+    replica_options.advertise = absl::GetFlag(FLAGS_advertise);
+    replica_options.lease_ttl = lease_ttl;
+    auto running = lrsched::Replica::Start(replica_options, &log);
+    started = running.status();
+    if (running.ok()) replica = *std::move(running);
+  } else {
+    auto running = lrsched::Server::Start(options);
+    started = running.status();
+    if (running.ok()) server = *std::move(running);
+  }
+  if (!started.ok()) {
+    log.Error("server_failed", lrsched::LogLine().Add("error", started.ToString()));
     log.Flush();
-    std::fprintf(stderr, "lrsched-server: %s\n", server.status().ToString().c_str());
+    std::fprintf(stderr, "lrsched-server: %s\n", started.ToString().c_str());
     return 1;
   }
-  std::printf("lrsched-server listening on %s (port %d); store=%s sync=%s (%zu jobs recovered "
-              "in %s); max_jobs=%zu history_window=%lld handed_out_chunk=%lld drain_timeout=%s\n",
-              options.listen.c_str(), (*server)->port(), (*server)->store_address().c_str(),
-              sync.c_str(),
-              (*server)->recovered_jobs(),
-              absl::FormatDuration((*server)->recovery_time()).c_str(), options.max_jobs,
-              static_cast<long long>(options.job.history_window),
-              static_cast<long long>(options.job.handed_out_chunk),
-              absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+  const int port = replicated ? replica->port() : server->port();
+  const std::string store = replicated ? options.store_address : server->store_address();
+  if (replicated) {
+    std::printf("lrsched-server listening on %s (port %d); store=%s replica=%s lease_ttl=%s; "
+                "max_jobs=%zu history_window=%lld handed_out_chunk=%lld drain_timeout=%s\n",
+                options.listen.c_str(), port, store.c_str(), replica->advertise().c_str(),
+                absl::FormatDuration(lease_ttl).c_str(), options.max_jobs,
+                static_cast<long long>(options.job.history_window),
+                static_cast<long long>(options.job.handed_out_chunk),
+                absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+  } else {
+    std::printf("lrsched-server listening on %s (port %d); store=%s sync=%s (%zu jobs recovered "
+                "in %s); max_jobs=%zu history_window=%lld handed_out_chunk=%lld drain_timeout=%s\n",
+                options.listen.c_str(), port, store.c_str(), sync.c_str(), server->recovered_jobs(),
+                absl::FormatDuration(server->recovery_time()).c_str(), options.max_jobs,
+                static_cast<long long>(options.job.history_window),
+                static_cast<long long>(options.job.handed_out_chunk),
+                absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+  }
   std::fflush(stdout);
   // Serves GET /metrics from threads of its own; prometheus-cpp formats what
   // the server's metrics collect.
@@ -180,25 +234,28 @@ int main(int argc, char** argv) {
                    error.what());
       return 1;
     }
-    exposer->RegisterCollectable((*server)->metrics());
+    exposer->RegisterCollectable(replicated ? replica->metrics() : server->metrics());
   }
-  log.Info("server_started",
-           lrsched::LogLine()
-               .Add("listen", options.listen)
-               .Add("port", int64_t{(*server)->port()})
-               .Add("store", (*server)->store_address())
-               .Add("sync", sync)
-               .Add("recovered_jobs", static_cast<int64_t>((*server)->recovered_jobs()))
-               .Add("recovery_seconds", absl::ToDoubleSeconds((*server)->recovery_time()))
-               .Add("max_jobs", static_cast<int64_t>(options.max_jobs))
-               .Add("memory_budget", (*server)->memory_budget().limit())
-               .Add("memory_charged", (*server)->memory_budget().charged())
-               .Add("history_window", options.job.history_window)
-               .Add("handed_out_chunk", options.job.handed_out_chunk)
-               .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)))
-               .Add("log_level", absl::GetFlag(FLAGS_log_level))
-               .Add("log_format", log_format)
-               .Add("metrics_listen", metrics_listen));
+  lrsched::LogLine started_line;
+  started_line.Add("listen", options.listen).Add("port", int64_t{port}).Add("store", store);
+  if (replicated) {
+    started_line.Add("replica", replica->advertise())
+        .Add("lease_ttl", absl::FormatDuration(lease_ttl));
+  } else {
+    started_line.Add("sync", sync)
+        .Add("recovered_jobs", static_cast<int64_t>(server->recovered_jobs()))
+        .Add("recovery_seconds", absl::ToDoubleSeconds(server->recovery_time()))
+        .Add("memory_budget", server->memory_budget().limit())
+        .Add("memory_charged", server->memory_budget().charged());
+  }
+  started_line.Add("max_jobs", static_cast<int64_t>(options.max_jobs))
+      .Add("history_window", options.job.history_window)
+      .Add("handed_out_chunk", options.job.handed_out_chunk)
+      .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)))
+      .Add("log_level", absl::GetFlag(FLAGS_log_level))
+      .Add("log_format", log_format)
+      .Add("metrics_listen", metrics_listen);
+  log.Info("server_started", started_line);
 
   // SIGHUP, SIGUSR1 and SIGUSR2 would end the process by default; there is
   // nothing to reload, so they are logged and ignored. SIGQUIT drains too:
@@ -214,9 +271,14 @@ int main(int argc, char** argv) {
                .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
   // The drain closes every job: one summary line below, not one per job.
   log.StartShutdown(lrsched::ShuttingDownError());
-  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
-  (*server)->Wait();
-  const lrsched::Server::DrainStats drained = (*server)->drain_stats();
+  if (replicated) {
+    replica->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+    log.Info("server_stopped", lrsched::LogLine().Add("replica", replica->advertise()));
+    return 0;
+  }
+  server->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  server->Wait();
+  const lrsched::Server::DrainStats drained = server->drain_stats();
   log.Info("server_stopped",
            lrsched::LogLine()
                .Add("jobs_closed", drained.jobs_closed)

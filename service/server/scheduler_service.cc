@@ -79,6 +79,12 @@ SchedulerServiceImpl::ArenaMessages::AllocateMessages() {
   return new ArenaHolder();
 }
 
+void SchedulerServiceImpl::Describe(const Job& job, v1::JobView view, v1::Job* out,
+                                   int64_t history_before_step) const {
+  job.ToProto(view, out, history_before_step);
+  out->set_served_by(served_by_);
+}
+
 grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerContext* context,
                                                           const v1::CreateJobRequest* request,
                                                           v1::Job* response) {
@@ -86,9 +92,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
   registry_.Create(*request,
-                   [reactor, response, call](absl::StatusOr<std::shared_ptr<Job>> job) {
+                   [this, reactor, response, call](absl::StatusOr<std::shared_ptr<Job>> job) {
                      if (!call->Claim()) return;
-                     if (job.ok()) (*job)->ToProto(v1::JOB_VIEW_FULL, response);
+                     if (job.ok()) Describe(**job, v1::JOB_VIEW_FULL, response);
                      reactor->Finish(ToGrpcStatus(job.status()));
                    });
   waiting_calls_.Wait(std::move(call));
@@ -104,12 +110,14 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerConte
     if (auto damage = registry_.Damage(request->job_id())) {
       response->set_job_id(request->job_id());
       response->set_damaged(*damage);
+      response->set_served_by(served_by_);
       return Finish(context, absl::OkStatus());
     }
     return Finish(context, job.status());
   }
-  (*job)->ToProto(request->view() == v1::JOB_VIEW_BASIC ? v1::JOB_VIEW_BASIC : v1::JOB_VIEW_FULL,
-                  response, request->history_before_step());
+  Describe(**job,
+           request->view() == v1::JOB_VIEW_BASIC ? v1::JOB_VIEW_BASIC : v1::JOB_VIEW_FULL,
+           response, request->history_before_step());
   return Finish(context, absl::OkStatus());
 }
 
@@ -131,10 +139,11 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerCon
     const auto& listed = jobs[i];
     v1::Job* job = response->add_jobs();
     if (listed.job != nullptr) {
-      listed.job->ToProto(view, job);
+      Describe(*listed.job, view, job);
     } else {
       job->set_job_id(listed.id);
       job->set_damaged(listed.damage);
+      job->set_served_by(served_by_);
     }
     bytes += job->ByteSizeLong();
     if (bytes > kMaxPageBytes && i > 0) {
@@ -204,9 +213,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
   (*job)->SetWorldSize(request->world_size(),
-                       [reactor, response, call, job = *job](absl::Status status) {
+                       [this, reactor, response, call, job = *job](absl::Status status) {
                          if (!call->Claim()) return;
-                         if (status.ok()) job->ToProto(v1::JOB_VIEW_BASIC, response);
+                         if (status.ok()) Describe(*job, v1::JOB_VIEW_BASIC, response);
                          reactor->Finish(ToGrpcStatus(status));
                        });
   waiting_calls_.Wait(std::move(call));

@@ -10,6 +10,7 @@
 #include <grpcpp/support/message_allocator.h>
 
 #include <cstdint>
+#include <string>
 
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/common/memory_budget.h"
@@ -22,8 +23,13 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
  public:
   // `max_answer_bytes` bounds a PreviewSchedule answer (and so its work);
   // a preview is charged to `budget` while it is built and sent.
-  SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes, MemoryBudget& budget)
-      : registry_(registry), max_answer_bytes_(max_answer_bytes), budget_(budget) {
+  // `served_by` goes into every Job answered (Job.served_by).
+  SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes, MemoryBudget& budget,
+                       std::string served_by = "")
+      : registry_(registry),
+        max_answer_bytes_(max_answer_bytes),
+        budget_(budget),
+        served_by_(std::move(served_by)) {
     SetMessageAllocatorFor_PreviewSchedule(&preview_messages_);
   }
 
@@ -70,9 +76,14 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
     AllocateMessages() override;
   };
 
+  // Fills `job` from the job as `view` shows it, with served_by.
+  void Describe(const Job& job, v1::JobView view, v1::Job* out,
+                int64_t history_before_step = 0) const;
+
   JobRegistry& registry_;
   const int64_t max_answer_bytes_;
   MemoryBudget& budget_;
+  const std::string served_by_;
   WaitingCalls waiting_calls_;
   ArenaMessages preview_messages_;
 };

@@ -67,7 +67,7 @@ Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
     : store_(std::move(store)),
       memory_budget_(options.memory_budget > 0 ? options.memory_budget : DefaultMemoryBudget()),
       registry_(options.max_jobs, options.job, store_.get(), &memory_budget_),
-      service_(registry_, options.max_answer_bytes, memory_budget_) {}
+      service_(registry_, options.max_answer_bytes, memory_budget_, options.served_by) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   StoreAddress address;
@@ -93,15 +93,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     described = (*opened)->address();
     store = *std::move(opened);
   }
+  return Start(options, std::move(store),
+               address.kind == StoreAddress::Kind::kSqlite
+                   ? absl::StrCat("state file ", address.sqlite_path)
+                   : described,
+               described);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      std::unique_ptr<EventStore> store,
+                                                      const std::string& store_name,
+                                                      const std::string& store_address) {
   auto server = std::unique_ptr<Server>(new Server(options, std::move(store)));
-  server->store_address_ = described;
+  server->store_address_ = store_address;
   const absl::Time recovery_start = absl::Now();
   if (absl::Status status = server->registry_.Recover(); !status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat(address.kind == StoreAddress::Kind::kSqlite
-                                         ? absl::StrCat("state file ", address.sqlite_path)
-                                         : described,
-                                     ": cannot rebuild the jobs: ", status.message()));
+    return absl::Status(status.code(), absl::StrCat(store_name, ": cannot rebuild the jobs: ",
+                                                    status.message()));
   }
   server->recovery_time_ = absl::Now() - recovery_start;
   server->recovered_jobs_ = server->registry_.size();
@@ -113,7 +121,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default on Linux, which lets a second server
   // bind the same port and take half of the connections: it must fail.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options.share_port ? 1 : 0);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(&server->service_);
   if (options.metrics) {

@@ -34,6 +34,13 @@ struct ServerOptions {
   SqliteStoreOptions store;
   // For an etcd store: its timeouts (the address gives endpoints and prefix).
   EtcdStoreOptions etcd;
+  // Job.served_by in answers: this replica's address when replicas share
+  // an etcd store; empty otherwise.
+  std::string served_by;
+  // Lets a replica's next server bind its port before the last one closes
+  // it (SO_REUSEPORT), so that clients never find the port closed when the
+  // replica changes role. Off otherwise: a second server on a port must fail.
+  bool share_port = false;
   size_t max_jobs = 100'000;
   // The largest PreviewSchedule answer the server builds; a longer preview is
   // refused before it is computed (RESOURCE_EXHAUSTED).
@@ -59,6 +66,13 @@ class Server {
   // it and why (in use: the port is never shared with another process,
   // SO_REUSEPORT off).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  // The same on a store opened by the caller (a replica's, fenced by its
+  // leadership), `store_name` for its errors and `store_address` as
+  // store_address() tells it.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                       std::unique_ptr<EventStore> store,
+                                                       const std::string& store_name,
+                                                       const std::string& store_address);
 
   ~Server();
 

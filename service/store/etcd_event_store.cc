@@ -437,9 +437,21 @@ void EtcdEventStore::Commit(std::vector<Operation*>& batch) {
     records->set_range_end(
         RecordKey(write.job_id, write.appends.back()->events.front().sequence()) + '\0');
   }
+  if (!options_.fence_key.empty()) {
+    Compare* fence = request.add_compare();
+    fence->set_key(options_.fence_key);
+    fence->set_target(Compare::VALUE);
+    fence->set_result(Compare::EQUAL);
+    fence->set_value(options_.fence_value);
+  }
   absl::Status sent = absl::OkStatus();
   TxnResponse response;
   if (!writes.empty()) sent = Send(request, &response);
+  if (sent.ok() && !response.succeeded()) {
+    sent = absl::UnavailableError(absl::StrCat(
+        address(), ": this server no longer leads (", options_.fence_key,
+        " names another), so it wrote nothing; a retry reaches the one that leads"));
+  }
   // Where each job's log ends after the commit, and whether its appends
   // are in.
   std::vector<int64_t> head_after(writes.size(), 0);

@@ -63,6 +63,12 @@ struct EtcdStoreOptions {
   // its --max-request-bytes (1.5 MiB by default); an append larger than this
   // alone is refused with RESOURCE_EXHAUSTED.
   int64_t max_batch_bytes = 1 << 20;
+  // When set, every write also compares the value of `fence_key` with
+  // `fence_value` (the key of the replica that leads, etcd_leadership.h) and
+  // fails with UNAVAILABLE when it differs: a replica that no longer leads
+  // writes nothing, whatever it still believes.
+  std::string fence_key;
+  std::string fence_value;
 };
 
 class EtcdEventStore final : public EventStore {

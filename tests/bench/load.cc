@@ -33,7 +33,12 @@ BenchServer::BenchServer(const std::string& binary, std::vector<std::string> fla
   char directory[] = "/tmp/lrsched-bench-XXXXXX";
   if (mkdtemp(directory) == nullptr) Die("cannot make a temporary directory");
   directory_ = directory;
-  flags.insert(flags.begin(), {"--listen=127.0.0.1:0", "--state=" + directory_ + "/state.db"});
+  // A server given --store keeps its jobs there instead.
+  const bool has_store = std::any_of(flags.begin(), flags.end(), [](const std::string& flag) {
+    return flag.rfind("--store=", 0) == 0;
+  });
+  flags.insert(flags.begin(), "--listen=127.0.0.1:0");
+  if (!has_store) flags.insert(flags.begin() + 1, "--state=" + directory_ + "/state.db");
   process_ = std::make_unique<testing::ServerProcess>(binary, std::move(flags));
   if (process_->port() == 0) Die("lrsched-server did not start: " + binary);
 }

@@ -23,7 +23,7 @@ namespace lrsched::bench {
 
 // lrsched-server as a child process with a state file of its own, in a
 // temporary directory removed with it; `flags` come after --listen and
-// --state.
+// --state (left out when `flags` give --store).
 class BenchServer {
  public:
   BenchServer(const std::string& binary, std::vector<std::string> flags);

@@ -9,6 +9,10 @@
 //
 //   build/tests/bench/rpc_bench --server=build/service/lrsched-server --runs=3
 //
+// With --etcd_members=N, a second server on an etcd store of N members
+// (started by the bench) runs every scenario too, right after the first's,
+// and the table gives both and their ratio.
+//
 // Scenarios:
 //   health             grpc.health.v1.Health/Check, service ""
 //   step_decided       Step of a step that is decided and handed out (cosine)
@@ -44,6 +48,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "tests/bench/load.h"
+#include "tests/testing/etcd_cluster.h"
 
 ABSL_FLAG(std::string, server, "", "The lrsched-server binary to start.");
 ABSL_FLAG(std::string, sync, "full", "The server's --sync.");
@@ -64,6 +69,9 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "Measured load, per scenar
 ABSL_FLAG(int, runs, 3, "Runs of every scenario; the table gives medians.");
 ABSL_FLAG(std::string, h2load, "", "h2load binary: cross-check health and step_decided.");
 ABSL_FLAG(int, h2load_requests, 200000, "Requests per h2load run.");
+ABSL_FLAG(int, etcd_members, 0,
+          "Also run every scenario on a server whose store is etcd with this many members "
+          "(Debian's /usr/bin/etcd, started here); 0: SQLite only.");
 
 namespace lrsched::bench {
 namespace {
@@ -391,8 +399,27 @@ int main(int argc, char** argv) {
                                     "--max_jobs=10000000", "--log_level=error",
                                     "--memory_budget=1000000000000000"};
   for (const auto& flag : absl::GetFlag(FLAGS_server_flags)) flags.push_back(flag);
-  BenchServer server(absl::GetFlag(FLAGS_server), std::move(flags));
-  const std::string target = server.target();
+  BenchServer server(absl::GetFlag(FLAGS_server), flags);
+  // The same server on etcd: the store is the only difference.
+  std::unique_ptr<lrsched::testing::EtcdCluster> etcd;
+  std::unique_ptr<BenchServer> etcd_server;
+  if (absl::GetFlag(FLAGS_etcd_members) > 0) {
+    etcd = std::make_unique<lrsched::testing::EtcdCluster>(absl::GetFlag(FLAGS_etcd_members));
+    if (!etcd->status().ok()) Die(etcd->status().ToString());
+    std::vector<std::string> etcd_flags = flags;
+    etcd_flags.push_back("--store=" + etcd->StoreAddress());
+    etcd_server = std::make_unique<BenchServer>(absl::GetFlag(FLAGS_server), etcd_flags);
+  }
+  struct Target {
+    std::string label;  // appended to the scenario's name
+    std::string address;
+    pid_t pid;
+  };
+  std::vector<Target> targets = {{"", server.target(), server.pid()}};
+  if (etcd_server != nullptr) {
+    targets.push_back({absl::StrCat(" (etcd x", absl::GetFlag(FLAGS_etcd_members), ")"),
+                       etcd_server->target(), etcd_server->pid()});
+  }
 
   std::vector<std::string> scenarios = {"health"};
   for (const auto& scenario : absl::GetFlag(FLAGS_scenarios)) {
@@ -404,6 +431,7 @@ int main(int argc, char** argv) {
     scenarios.push_back("h2load step_decided");
   }
   std::map<std::string, Row> rows;
+  std::vector<std::string> row_order;
   std::vector<std::pair<int, int>> parked_threads;
   std::vector<double> parked_bytes;
 
@@ -415,48 +443,55 @@ int main(int argc, char** argv) {
               absl::FormatDuration(absl::GetFlag(FLAGS_duration)).c_str(),
               absl::GetFlag(FLAGS_runs), absl::GetFlag(FLAGS_sync).c_str());
   for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
-    Bench bench(target, server.pid(), run);
-    double floor = 0;
-    for (const std::string& scenario : scenarios) {
-      LoadResult result;
-      if (absl::StartsWith(scenario, "h2load")) {
-        const bool step = absl::EndsWith(scenario, "step_decided");
-        const std::string body = step ? bench.StepBody() : bench.HealthBody();
-        if (step) CheckStepBody(target, body);
-        const H2loadResult h = RunH2load(
-            absl::StrCat("http://", target,
-                         step ? "/lrsched.v1.SchedulerService/Step" : "/grpc.health.v1.Health/Check"),
-            body, server.pid());
-        result.calls_per_second = h.requests_per_second;
-        result.server_cpu_us_per_call = h.server_cpu_us_per_call;
-        result.calls = h.succeeded;
-      } else {
-        result = bench.Run(scenario);
+    for (const Target& on : targets) {
+      const std::string& target = on.address;
+      Bench bench(target, on.pid, run);
+      double floor = 0;
+      for (const std::string& scenario : scenarios) {
+        LoadResult result;
+        if (absl::StartsWith(scenario, "h2load")) {
+          const bool step = absl::EndsWith(scenario, "step_decided");
+          const std::string body = step ? bench.StepBody() : bench.HealthBody();
+          if (step) CheckStepBody(target, body);
+          const H2loadResult h =
+              RunH2load(absl::StrCat("http://", target,
+                                     step ? "/lrsched.v1.SchedulerService/Step"
+                                          : "/grpc.health.v1.Health/Check"),
+                        body, on.pid);
+          result.calls_per_second = h.requests_per_second;
+          result.server_cpu_us_per_call = h.server_cpu_us_per_call;
+          result.calls = h.succeeded;
+        } else {
+          result = bench.Run(scenario);
+        }
+        if (scenario == "health") floor = result.calls_per_second;
+        if (scenario == "h2load health") floor = result.calls_per_second;
+        if (scenario == "step_parked" && on.label.empty()) {
+          parked_threads.push_back(bench.parked_threads_);
+          parked_bytes.push_back(bench.parked_memory_per_call_);
+        }
+        const std::string name = scenario + on.label;
+        if (rows.find(name) == rows.end()) row_order.push_back(name);
+        Row& row = rows[name];
+        row.calls_per_second.push_back(result.calls_per_second);
+        row.ratio.push_back(result.calls_per_second / floor);
+        row.p50.push_back(result.p50_us);
+        row.p90.push_back(result.p90_us);
+        row.p99.push_back(result.p99_us);
+        row.p999.push_back(result.p999_us);
+        row.cpu_us.push_back(result.server_cpu_us_per_call);
+        row.errors += result.errors;
+        std::printf("run %d %-30s %9.0f calls/s  x%.2f of health  p50 %7.0f us  p99 %7.0f us  "
+                    "server %5.1f us CPU/call%s%s\n",
+                    run + 1, name.c_str(), result.calls_per_second,
+                    result.calls_per_second / floor, result.p50_us, result.p99_us,
+                    result.server_cpu_us_per_call, result.errors ? "  ERRORS: " : "",
+                    result.first_error.c_str());
+        std::fflush(stdout);
       }
-      if (scenario == "health") floor = result.calls_per_second;
-      if (scenario == "h2load health") floor = result.calls_per_second;
-      if (scenario == "step_parked") {
-        parked_threads.push_back(bench.parked_threads_);
-        parked_bytes.push_back(bench.parked_memory_per_call_);
-      }
-      Row& row = rows[scenario];
-      row.calls_per_second.push_back(result.calls_per_second);
-      row.ratio.push_back(result.calls_per_second / floor);
-      row.p50.push_back(result.p50_us);
-      row.p90.push_back(result.p90_us);
-      row.p99.push_back(result.p99_us);
-      row.p999.push_back(result.p999_us);
-      row.cpu_us.push_back(result.server_cpu_us_per_call);
-      row.errors += result.errors;
-      std::printf("run %d %-20s %9.0f calls/s  x%.2f of health  p50 %7.0f us  p99 %7.0f us  "
-                  "server %5.1f us CPU/call%s%s\n",
-                  run + 1, scenario.c_str(), result.calls_per_second,
-                  result.calls_per_second / floor, result.p50_us, result.p99_us,
-                  result.server_cpu_us_per_call, result.errors ? "  ERRORS: " : "",
-                  result.first_error.c_str());
-      std::fflush(stdout);
     }
   }
+  scenarios = row_order;
 
   std::printf("\nmedians of %d runs (ratio: to the health check of the same run and load "
               "generator)\n\n",
@@ -475,6 +510,17 @@ int main(int argc, char** argv) {
                 h ? "-" : absl::StrFormat("%.0f", Median(row.p99)).c_str(),
                 h ? "-" : absl::StrFormat("%.0f", Median(row.p999)).c_str(),
                 Median(row.cpu_us));
+  }
+  if (targets.size() > 1) {
+    std::printf("\n| scenario | etcd / SQLite, calls/s |\n| --- | ---: |\n");
+    for (const std::string& scenario : absl::GetFlag(FLAGS_scenarios)) {
+      const auto sqlite = rows.find(scenario);
+      const auto replicated = rows.find(scenario + targets[1].label);
+      if (sqlite == rows.end() || replicated == rows.end()) continue;
+      std::printf("| %s | %.2f |\n", scenario.c_str(),
+                  Median(replicated->second.calls_per_second) /
+                      Median(sqlite->second.calls_per_second));
+    }
   }
   for (size_t i = 0; i < parked_threads.size(); ++i) {
     std::printf("\nstep_parked run %zu: %d parked Steps; server threads %d before, %d while "
