@@ -73,7 +73,7 @@ fuzz: deps
 demo: build
 	deploy/demo.sh $(BUILD)
 
-# Every benchmark of BENCHMARKS.md, medians of 3 runs (about 12 minutes on 2
+# Every benchmark of BENCHMARKS.md, medians of 3 runs (about 16 minutes on 2
 # cores). Their smoke runs with tiny sizes are part of `make test`.
 bench: build
 	$(BUILD)/tests/bench/schedule_bench --benchmark_repetitions=3 \
@@ -83,6 +83,10 @@ bench: build
 	$(BUILD)/tests/bench/scale_bench --server=$(BUILD)/service/lrsched-server --runs=3
 	$(BUILD)/tests/bench/recovery_bench --jobs=10000 --events_per_job=1000 --runs=3
 	$(BUILD)/tests/bench/adversarial_bench --server=$(BUILD)/service/lrsched-server --runs=3
+	$(BUILD)/tests/bench/rpc_bench --server=$(BUILD)/service/lrsched-server --runs=3 \
+	  --warmup=1s --duration=3s --scenarios=step_decided,report_metric --etcd_members=3
+	$(BUILD)/tests/bench/failover_bench --server=$(BUILD)/service/lrsched-server --kills=20 \
+	  --lease_ttl_seconds=5 --jobs=10000
 	tests/bench/trainer_vs_pytorch.sh $(BUILD) 3
 	tests/bench/trainer_overhead.sh $(BUILD) 3
 

@@ -172,6 +172,28 @@ TEST_F(EtcdEventStoreTest, TwoWritersOfOnePrefixNeverLeaveAHoleOrOverwrite) {
   EXPECT_THAT(Loaded(*first, "a"), IsOkAndHolds(ElementsAre(1, 2, 3)));
 }
 
+TEST_F(EtcdEventStoreTest, AFencedStoreWritesNothingOnceItsFenceKeyNamesAnother) {
+  Put("/test/leader", "replica-a 1");
+  EtcdStoreOptions options = Options();
+  options.fence_key = "/test/leader";
+  options.fence_value = "replica-a 1";
+  auto leader = Open(options);
+  ASSERT_THAT(AppendNow(*leader, {Event("a", 1)}), IsOk());
+  // Another replica took the lead: the old leader's next append, and the
+  // deletion queued behind it, store nothing, whatever it believes.
+  Put("/test/leader", "replica-b 2");
+  EXPECT_THAT(AppendNow(*leader, {Event("a", 2)}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no longer leads")));
+  std::promise<absl::Status> deleted;
+  leader->DeleteJob("a", [&](absl::Status status) { deleted.set_value(status); });
+  EXPECT_THAT(deleted.get_future().get(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no longer leads")));
+  options.fence_value = "replica-b 2";
+  auto next = Open(options);
+  EXPECT_THAT(Loaded(*next, "a"), IsOkAndHolds(ElementsAre(1)));
+  EXPECT_THAT(AppendNow(*next, {Event("a", 2)}), IsOk());
+}
+
 TEST_F(EtcdEventStoreTest, ManyJobsAndLongRunsOfOneJobAreCutAtEtcdsLimits) {
   auto store = Open(Options());
   // Queued at once: more jobs than one transaction takes, and more appends
