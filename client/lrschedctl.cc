@@ -372,6 +372,9 @@ class Ctl {
     std::printf("events:           %lld (%lld bytes stored)\n",
                 static_cast<long long>(job->event_count()),
                 static_cast<long long>(job->stored_bytes()));
+    if (!job->served_by().empty()) {
+      std::printf("served by:        %s (the replica that leads)\n", job->served_by().c_str());
+    }
     if (job->metric_history_size() > 0) {
       int reductions = 0;
       std::vector<double> recent;
