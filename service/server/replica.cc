@@ -197,6 +197,11 @@ absl::Status Replica::Lead(const std::string& fence_value) {
   server_options.served_by = advertise_;
   server_options.share_port = true;
   absl::StatusOr<std::unique_ptr<Server>> server = absl::UnavailableError("not started");
+  // The lease is renewed while every job is rebuilt, which may take longer
+  // than its TTL on a large store.
+  absl::Notification rebuilt;
+  absl::Status kept;
+  std::thread keeper([&] { kept = leadership_->HoldUntilLost(rebuilt); });
   for (int attempt = 0; attempt < 50 && !stop_.HasBeenNotified(); ++attempt) {
     auto store = EtcdEventStore::Open(fenced);
     if (store.ok()) {
@@ -208,7 +213,14 @@ absl::Status Replica::Lead(const std::string& fence_value) {
     if (server.ok()) break;
     stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100));
   }
+  rebuilt.Notify();
+  keeper.join();
   if (!server.ok()) return server.status();
+  if (!kept.ok()) {
+    (*server)->Shutdown(absl::ZeroDuration());
+    (*server)->Wait();
+    return kept;
+  }
   // The leading server listens beside the standby now: new connections go
   // to either until the standby closes, and then to the leader alone.
   StopStandby();
