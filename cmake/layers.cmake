@@ -30,6 +30,7 @@ lrsched_layer(common PATHS service/common/)
 
 lrsched_layer(schedule PATHS service/schedule/ MAY_INCLUDE common proto)
 lrsched_layer(store_api PATHS service/store/event_store.h service/store/append_rules
+                             service/store/write_queue
               MAY_INCLUDE common proto)
 lrsched_layer(store_sqlite PATHS service/store/ MAY_INCLUDE store_api common proto sqlite)
 lrsched_layer(store_etcd PATHS service/store/etcd_

@@ -153,11 +153,6 @@ void LeaderProxy::SetLeader(const std::string& address) {
                  : grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
 }
 
-std::string LeaderProxy::leader() const {
-  MutexLock lock(&mu_);
-  return leader_;
-}
-
 void LeaderProxy::Ended() {
   std::lock_guard<std::mutex> lock(calls_mu_);
   if (--active_ == 0) no_calls_.notify_all();

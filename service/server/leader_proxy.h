@@ -28,7 +28,6 @@ class LeaderProxy final {
   void SetSelf(const std::string& address);
   // Where calls go from now on; empty: nowhere yet (calls get UNAVAILABLE).
   void SetLeader(const std::string& address);
-  std::string leader() const;
   // Calls forwarded so far.
   int64_t forwarded() const { return forwarded_.load(std::memory_order_relaxed); }
   // Blocks until every call taken has ended. gRPC does not wait for them

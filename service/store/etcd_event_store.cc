@@ -172,11 +172,7 @@ EtcdEventStore::EtcdEventStore(const EtcdStoreOptions& options) : options_(optio
 }
 
 EtcdEventStore::~EtcdEventStore() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
+  queue_.Stop();
   if (writer_.joinable()) writer_.join();
 }
 
@@ -245,58 +241,15 @@ absl::Status EtcdEventStore::CheckSchema() {
   return absl::OkStatus();
 }
 
-void EtcdEventStore::Append(std::vector<v1::JobEvent> events, Done done) {
-  Enqueue({std::move(events), std::nullopt, std::nullopt, std::move(done), nullptr});
-}
-
-void EtcdEventStore::DeleteJob(std::string job_id, Done done) {
-  Enqueue({{}, std::move(job_id), std::nullopt, std::move(done), nullptr});
-}
-
-void EtcdEventStore::LoadJob(std::string job_id, Loaded done) {
-  Enqueue({{}, std::nullopt, std::move(job_id), [](absl::Status) {}, std::move(done)});
-}
-
-void EtcdEventStore::SetHealthListener(HealthListener listener) {
-  std::lock_guard<std::mutex> lock(listener_mu_);
-  listener_ = std::move(listener);
-}
-
-void EtcdEventStore::Flush() {
-  std::promise<void> flushed;
-  Enqueue({{}, std::nullopt, std::nullopt, [&flushed](absl::Status) { flushed.set_value(); },
-           nullptr});
-  flushed.get_future().wait();
-}
-
-int64_t EtcdEventStore::transactions() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return transactions_;
-}
-
-void EtcdEventStore::Enqueue(Operation operation) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(operation));
-  }
-  wake_.notify_one();
-}
+int64_t EtcdEventStore::transactions() const { return transactions_.load(); }
 
 void EtcdEventStore::WriterLoop() {
   while (true) {
     std::deque<Operation> queued;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      const auto ready = [this] { return stopping_ || !queue_.empty(); };
-      if (failing_ &&
-          !wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.probe_interval), ready)) {
-        lock.unlock();
-        ReportHealth(Probe());
-        continue;
-      }
-      wake_.wait(lock, ready);
-      if (queue_.empty()) return;  // stopping, and everything is written
-      queued.swap(queue_);
+    if (!queue_.Take(&queued, options_.probe_interval)) return;
+    if (queued.empty()) {
+      queue_.ReportHealth(Probe());
+      continue;
     }
     // Writes in call order, cut into transactions where a job comes twice
     // (unless its appends follow each other), at etcd's limits, and before
@@ -316,8 +269,7 @@ void EtcdEventStore::WriterLoop() {
       bytes = 0;
     };
     for (Operation& operation : queued) {
-      const bool is_write = !operation.events.empty() || operation.delete_job.has_value();
-      if (!is_write) {
+      if (!operation.is_write()) {
         commit();
         if (operation.load_job) {
           Load(*operation.load_job, std::move(operation.loaded));
@@ -489,11 +441,8 @@ void EtcdEventStore::Commit(std::vector<Operation*>& batch) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   stats_.batch_operations.Observe(static_cast<double>(batch.size()));
   if (!writes.empty()) {
-    if (sent.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++transactions_;
-    }
-    ReportHealth(sent);
+    if (sent.ok()) ++transactions_;
+    queue_.ReportHealth(sent);
   }
   for (size_t i = 0; i < batch.size(); ++i) std::move(batch[i]->done)(results[i]);
   batch.clear();
@@ -617,13 +566,6 @@ absl::Status EtcdEventStore::LoadAll(Visit visit, Damaged damaged) {
     from = page.kvs(page.kvs_size() - 1).key() + '\0';
   }
   return finish();
-}
-
-void EtcdEventStore::ReportHealth(const absl::Status& status) {
-  if (status.ok() != failing_) return;
-  failing_ = !status.ok();
-  std::lock_guard<std::mutex> lock(listener_mu_);
-  if (listener_) listener_(status);
 }
 
 absl::Status EtcdEventStore::Probe() {

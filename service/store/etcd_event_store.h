@@ -30,7 +30,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -44,6 +44,7 @@
 #include "absl/time/time.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "service/store/event_store.h"
+#include "service/store/write_queue.h"
 
 namespace lrsched {
 
@@ -87,13 +88,21 @@ class EtcdEventStore final : public EventStore {
   // Writes what is queued (or gives up on it), then closes.
   ~EtcdEventStore() override;
 
-  void Append(std::vector<v1::JobEvent> events, Done done) override;
-  void DeleteJob(std::string job_id, Done done) override;
+  void Append(std::vector<v1::JobEvent> events, Done done) override {
+    queue_.Append(std::move(events), std::move(done));
+  }
+  void DeleteJob(std::string job_id, Done done) override {
+    queue_.DeleteJob(std::move(job_id), std::move(done));
+  }
   using EventStore::LoadAll;
   absl::Status LoadAll(Visit visit, Damaged damaged) override;
-  void LoadJob(std::string job_id, Loaded done) override;
-  void SetHealthListener(HealthListener listener) override;
-  void Flush() override;
+  void LoadJob(std::string job_id, Loaded done) override {
+    queue_.LoadJob(std::move(job_id), std::move(done));
+  }
+  void SetHealthListener(HealthListener listener) override {
+    queue_.SetHealthListener(std::move(listener));
+  }
+  void Flush() override { queue_.Flush(); }
   const Stats* stats() const override { return &stats_; }
 
   // Where it keeps its keys, as --store names it: etcd://HOST:PORT,.../PREFIX.
@@ -102,19 +111,12 @@ class EtcdEventStore final : public EventStore {
   int64_t transactions() const;
 
  private:
-  struct Operation {
-    std::vector<v1::JobEvent> events;       // an append, or
-    std::optional<std::string> delete_job;  // a deletion, or
-    std::optional<std::string> load_job;    // a read (into `loaded`), or none: a flush
-    Done done;
-    Loaded loaded;
-  };
+  using Operation = WriteQueue::Operation;
   // One job's appends of a batch, contiguous, written by one nested
   // transaction.
   struct JobWrite;
 
   explicit EtcdEventStore(const EtcdStoreOptions& options);
-  void Enqueue(Operation operation);
   void WriterLoop();
   // Commits the writes of `batch` (appends and deletions, none of a job
   // twice) and runs their callbacks.
@@ -125,7 +127,6 @@ class EtcdEventStore final : public EventStore {
   absl::Status Range(const std::string& key, const std::string& range_end, int64_t revision,
                      int64_t limit, etcdserverpb::RangeResponse* response);
   void Load(const std::string& job_id, Loaded done);
-  void ReportHealth(const absl::Status& status);
   absl::Status Probe();
   absl::Status CheckSchema();
 
@@ -142,15 +143,8 @@ class EtcdEventStore final : public EventStore {
   std::mutex endpoint_mu_;
   size_t endpoint_ = 0;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Operation> queue_;
-  bool stopping_ = false;
-  int64_t transactions_ = 0;
-  // Writer thread only.
-  bool failing_ = false;
-  std::mutex listener_mu_;
-  HealthListener listener_;
+  WriteQueue queue_;
+  std::atomic<int64_t> transactions_{0};
   Stats stats_;
   std::thread writer_;
 };

@@ -208,11 +208,7 @@ SqliteEventStore::SqliteEventStore(std::string path, sqlite3* db, absl::Duration
 
 SqliteEventStore::~SqliteEventStore() {
   if (writer_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
+    queue_.Stop();
     writer_.join();
   }
   insert_.reset();
@@ -258,65 +254,23 @@ absl::Status SqliteEventStore::Prepare() {
   return absl::OkStatus();
 }
 
-void SqliteEventStore::Append(std::vector<v1::JobEvent> events, Done done) {
-  Enqueue({std::move(events), std::nullopt, std::nullopt, std::move(done), nullptr});
-}
-
-void SqliteEventStore::DeleteJob(std::string job_id, Done done) {
-  Enqueue({{}, std::move(job_id), std::nullopt, std::move(done), nullptr});
-}
-
-void SqliteEventStore::LoadJob(std::string job_id, Loaded done) {
-  Enqueue({{}, std::nullopt, std::move(job_id), [](absl::Status) {}, std::move(done)});
-}
-
-void SqliteEventStore::SetHealthListener(HealthListener listener) {
-  std::lock_guard<std::mutex> lock(listener_mu_);
-  listener_ = std::move(listener);
-}
-
-void SqliteEventStore::Flush() {
-  std::promise<void> flushed;
-  Enqueue({{}, std::nullopt, std::nullopt, [&flushed](absl::Status) { flushed.set_value(); },
-           nullptr});
-  flushed.get_future().wait();
-}
-
-int64_t SqliteEventStore::transactions() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return transactions_;
-}
-
-void SqliteEventStore::Enqueue(Operation operation) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(operation));
-  }
-  wake_.notify_one();
-}
+int64_t SqliteEventStore::transactions() const { return transactions_.load(); }
 
 void SqliteEventStore::WriterLoop() {
   std::string buffer;
   while (true) {
     std::deque<Operation> batch;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+    if (!queue_.Take(&batch, probe_interval_)) return;
+    if (batch.empty()) {
       // While writes fail, try one now and then: the store comes back by
       // itself once there is room again, even if nobody writes.
-      if (failing_ && !wake_.wait_for(lock, absl::ToChronoNanoseconds(probe_interval_), ready)) {
-        lock.unlock();
-        absl::Status probed;
-        {
-          std::lock_guard<std::mutex> db_lock(db_mu_);
-          probed = Probe();
-        }
-        ReportHealth(probed);
-        continue;
+      absl::Status probed;
+      {
+        std::lock_guard<std::mutex> db_lock(db_mu_);
+        probed = Probe();
       }
-      wake_.wait(lock, ready);
-      if (queue_.empty()) return;  // stopping, and everything is written
-      batch.swap(queue_);
+      queue_.ReportHealth(probed);
+      continue;
     }
     std::vector<absl::Status> results;
     results.reserve(batch.size());
@@ -339,10 +293,7 @@ void SqliteEventStore::WriterLoop() {
     stats_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     stats_.batch_operations.Observe(static_cast<double>(batch.size()));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++transactions_;
-    }
+    ++transactions_;
     // A refused compare (FAILED_PRECONDITION) or a malformed append says
     // nothing of the storage; every other error does.
     absl::Status health = transaction;
@@ -357,9 +308,9 @@ void SqliteEventStore::WriterLoop() {
     // Only a write says the disk has room again: an empty transaction around
     // reads and flushes commits even on a full disk.
     const bool wrote = std::any_of(batch.begin(), batch.end(), [](const Operation& operation) {
-      return !operation.events.empty() || operation.delete_job.has_value();
+      return operation.is_write();
     });
-    if (wrote) ReportHealth(About(path_, health));
+    if (wrote) queue_.ReportHealth(About(path_, health));
     for (size_t i = 0; i < batch.size(); ++i) {
       std::move(batch[i].done)(About(path_, transaction.ok() ? results[i] : transaction));
     }
@@ -370,13 +321,6 @@ void SqliteEventStore::WriterLoop() {
       Load(*operation.load_job, std::move(operation.loaded));
     }
   }
-}
-
-void SqliteEventStore::ReportHealth(const absl::Status& status) {
-  if (status.ok() != failing_) return;
-  failing_ = !status.ok();
-  std::lock_guard<std::mutex> lock(listener_mu_);
-  if (listener_) listener_(status);
 }
 
 absl::Status SqliteEventStore::Probe() {

@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,6 +27,7 @@
 #include "service/store/event_store.h"
 #include "service/store/sqlite_statement.h"
 #include "service/store/state_file_lock.h"
+#include "service/store/write_queue.h"
 
 namespace lrsched {
 
@@ -68,13 +69,21 @@ class SqliteEventStore final : public EventStore {
   // Writes what is queued, then closes.
   ~SqliteEventStore() override;
 
-  void Append(std::vector<v1::JobEvent> events, Done done) override;
-  void DeleteJob(std::string job_id, Done done) override;
+  void Append(std::vector<v1::JobEvent> events, Done done) override {
+    queue_.Append(std::move(events), std::move(done));
+  }
+  void DeleteJob(std::string job_id, Done done) override {
+    queue_.DeleteJob(std::move(job_id), std::move(done));
+  }
   using EventStore::LoadAll;
   absl::Status LoadAll(Visit visit, Damaged damaged) override;
-  void LoadJob(std::string job_id, Loaded done) override;
-  void SetHealthListener(HealthListener listener) override;
-  void Flush() override;
+  void LoadJob(std::string job_id, Loaded done) override {
+    queue_.LoadJob(std::move(job_id), std::move(done));
+  }
+  void SetHealthListener(HealthListener listener) override {
+    queue_.SetHealthListener(std::move(listener));
+  }
+  void Flush() override { queue_.Flush(); }
   const Stats* stats() const override { return &stats_; }
 
   const std::string& path() const { return path_; }
@@ -82,17 +91,10 @@ class SqliteEventStore final : public EventStore {
   int64_t transactions() const;
 
  private:
-  struct Operation {
-    std::vector<v1::JobEvent> events;  // an append, or
-    std::optional<std::string> delete_job;  // a deletion, or
-    std::optional<std::string> load_job;    // a read (into `loaded`), or none: a flush
-    Done done;
-    Loaded loaded;
-  };
+  using Operation = WriteQueue::Operation;
 
   SqliteEventStore(std::string path, sqlite3* db, absl::Duration probe_interval);
   absl::Status Prepare();
-  void Enqueue(Operation operation);
   void WriterLoop();
   // Runs one operation inside the open transaction, under its own savepoint
   // so that its failure leaves the others of the batch alone.
@@ -107,8 +109,6 @@ class SqliteEventStore final : public EventStore {
                     Visit visit, Damaged damaged);
   // Reads one job's events on the writer's connection, between transactions.
   void Load(const std::string& job_id, Loaded done);
-  // Tells the listener the outcome of a write if it differs from the last.
-  void ReportHealth(const absl::Status& status);
   // A small write, to find out whether writes work again.
   absl::Status Probe();
 
@@ -127,17 +127,8 @@ class SqliteEventStore final : public EventStore {
   std::optional<SqliteStatement> release_;
   std::optional<SqliteStatement> rollback_to_;
 
-  // The writer's queue. A plain condition variable: a producer/consumer queue
-  // that ThreadSanitizer can see through.
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Operation> queue_;
-  bool stopping_ = false;
-  int64_t transactions_ = 0;
-  // Writer thread only: whether the last write failed.
-  bool failing_ = false;
-  std::mutex listener_mu_;
-  HealthListener listener_;
+  WriteQueue queue_;
+  std::atomic<int64_t> transactions_{0};
   Stats stats_;
   std::thread writer_;
 };
