@@ -13,12 +13,12 @@
 // Checks: the members form one cluster of the StatefulSet's size and each
 // passes its readiness probe; every replica passes its startup probe; a job
 // created through one replica is served by one leader, whichever replica is
-// asked; the leader, sent SIGTERM, exits 0 within the grace period and a
-// standby leads sooner than the lease TTL (the lease was revoked, not waited
-// out); the replicas wrote nothing in their working directories; every
+// asked (lrschedctl get through a standby names it); the leader, sent
+// SIGTERM, exits 0 within the grace period and a standby leads sooner than
+// the lease TTL (the lease was revoked, not waited out); the replicas wrote nothing in their working directories; every
 // process stops on SIGTERM within its grace period.
 //
-// Usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR
+// Usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR LRSCHEDCTL
 //   BIN_DIR holds lrsched-server; etcd is the manifest's command (Debian's
 //   etcd-server, deploy/install-deps.sh build); TOOLS_DIR the npm tools (yaml,
 //   buf); PROTO_DIR the service's .proto files, which buf curl reads rather
@@ -31,9 +31,9 @@ const net = require('net');
 const http = require('http');
 const childProcess = require('child_process');
 
-const [manifestFile, binDir, toolsDir, protoDir] = process.argv.slice(2);
-if (!protoDir) {
-  console.error('usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR');
+const [manifestFile, binDir, toolsDir, protoDir, lrschedctl] = process.argv.slice(2);
+if (!lrschedctl) {
+  console.error('usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR LRSCHEDCTL');
   process.exit(2);
 }
 const modules = path.resolve(toolsDir, 'node_modules');
@@ -299,6 +299,15 @@ async function stop(child, grace) {
   const leader = servers.find((child) => child.address === leaderAddress);
   if (!leader) fail(`the leader ${leaderAddress} is none of the replicas' advertised addresses`);
   console.log(`every replica: the job is served by ${leaderAddress} (${leader.what})`);
+  // lrschedctl asked through a standby names the leader too.
+  const standby = servers.find((child) => child !== leader);
+  const got = childProcess.spawnSync(lrschedctl, [`--server=${standby.address}`, '--timeout=15s',
+                                                  'get', 'ha-launch'], {encoding: 'utf8'});
+  if (got.status !== 0 || !got.stdout.includes(`served by:        ${leaderAddress} `)) {
+    fail(`lrschedctl get through ${standby.what} (exit ${got.status}) does not name the leader ` +
+         `${leaderAddress}:\n${got.stdout}${got.stderr}`);
+  }
+  console.log(`lrschedctl get through ${standby.what}: served by ${leaderAddress}`);
 
   // SIGTERM to the leader: it drains, revokes its lease, and a standby leads
   // at once, well before the lease would have run out.

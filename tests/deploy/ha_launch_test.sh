@@ -5,18 +5,19 @@
 # same with two negative samples, which must fail: etcd scaled past its
 # --initial-cluster, and LRSCHED_STATE next to LRSCHED_STORE.
 #
-# Usage: ha_launch_test.sh SOURCE_DIR BIN_DIR TOOLS_DIR
+# Usage: ha_launch_test.sh SOURCE_DIR BIN_DIR TOOLS_DIR LRSCHEDCTL
 set -euo pipefail
 source_dir=$(cd "$1" && pwd)
 bin_dir=$2
 tools_dir=$3
+lrschedctl=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$source_dir/tests/deploy/kustomize.sh"
 
 launch() {
   node "$source_dir/tests/deploy/ha_launch_test.cjs" "$1" "$bin_dir" "$tools_dir" \
-    "$source_dir/proto"
+    "$source_dir/proto" "$lrschedctl"
 }
 
 kustomize_render "$source_dir/deploy/k8s/overlays/ha" > "$work/ha.yaml"
