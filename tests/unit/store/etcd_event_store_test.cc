@@ -197,13 +197,19 @@ TEST_F(EtcdEventStoreTest, AFencedStoreWritesNothingOnceItsFenceKeyNamesAnother)
 TEST_F(EtcdEventStoreTest, ManyJobsAndLongRunsOfOneJobAreCutAtEtcdsLimits) {
   auto store = Open(Options());
   // Queued at once: more jobs than one transaction takes, and more appends
-  // of one job than one nested transaction takes.
+  // of one job than one nested transaction takes, the long job's appends
+  // spread over transactions that are sent together with others, so that
+  // each of its transactions must wait for the one before.
   std::vector<std::future<absl::Status>> appended;
-  for (int job = 0; job < 300; ++job) {
-    appended.push_back(Queue(*store, {Event(absl::StrCat("job", job), 1)}));
+  int64_t long_sequence = 0;
+  for (int64_t round = 1; round <= 2; ++round) {
+    for (int job = 0; job < 300; ++job) {
+      appended.push_back(Queue(*store, {Event(absl::StrCat("job", job), round)}));
+      if (job % 3 == 0) appended.push_back(Queue(*store, {Event("long", ++long_sequence)}));
+    }
   }
-  for (int64_t sequence = 1; sequence <= 400; ++sequence) {
-    appended.push_back(Queue(*store, {Event("long", sequence)}));
+  while (long_sequence < 400) {
+    appended.push_back(Queue(*store, {Event("long", ++long_sequence)}));
   }
   for (auto& status : appended) EXPECT_THAT(status.get(), IsOk());
   size_t jobs = 0;
@@ -212,6 +218,8 @@ TEST_F(EtcdEventStoreTest, ManyJobsAndLongRunsOfOneJobAreCutAtEtcdsLimits) {
     ++jobs;
     if (events.front()->job_id() == "long") {
       for (const v1::JobEvent* event : events) long_job.push_back(event->sequence());
+    } else {
+      EXPECT_EQ(events.size(), 2u) << events.front()->job_id();
     }
     return absl::OkStatus();
   }),
