@@ -1,6 +1,9 @@
 #include "lrsched/client.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,7 +21,50 @@ std::string Seconds(absl::Duration duration) {
   return absl::StrFormat("%.3fs", absl::ToDoubleSeconds(duration));
 }
 
+absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (!in || !(text << in.rdbuf())) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
+  }
+  return text.str();
+}
+
 }  // namespace
+
+void ClientTls::DefaultFromEnvironment() {
+  for (auto [field, variable] : {std::pair{&ca_file, "LRSCHED_TLS_CA_FILE"},
+                                 std::pair{&cert_file, "LRSCHED_TLS_CERT_FILE"},
+                                 std::pair{&key_file, "LRSCHED_TLS_KEY_FILE"},
+                                 std::pair{&server_name, "LRSCHED_TLS_SERVER_NAME"}}) {
+    const char* value = std::getenv(variable);
+    if (field->empty() && value != nullptr) *field = value;
+  }
+}
+
+absl::Status UseTls(const ClientTls& tls, ClientOptions* options) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert_file and --tls_key_file go together: the client's certificate and its key");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!tls.ca_file.empty()) {
+    auto roots = ReadFile("tls_ca_file", tls.ca_file);
+    if (!roots.ok()) return roots.status();
+    ssl.pem_root_certs = *std::move(roots);
+  }
+  if (!tls.cert_file.empty()) {
+    auto chain = ReadFile("tls_cert_file", tls.cert_file);
+    if (!chain.ok()) return chain.status();
+    auto key = ReadFile("tls_key_file", tls.key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(chain);
+    ssl.pem_private_key = *std::move(key);
+  }
+  options->credentials = grpc::SslCredentials(ssl);
+  options->tls_server_name = tls.server_name;
+  return absl::OkStatus();
+}
 
 std::string ServiceConfigJson(const ClientOptions& options) {
   return absl::StrCat(

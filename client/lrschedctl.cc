@@ -42,8 +42,15 @@ ABSL_FLAG(std::string, output, "table", "table: for people; json: the API's prot
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "How long to keep trying a server that does not answer.");
 ABSL_FLAG(bool, tls, false, "Connect with TLS (the system's roots unless --tls_ca_file).");
-ABSL_FLAG(std::string, tls_ca_file, "", "PEM roots to verify the server with (implies --tls).");
-ABSL_FLAG(std::string, tls_server_name, "", "The name to verify in the server's certificate.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM roots to verify the server with (implies --tls). Env LRSCHED_TLS_CA_FILE.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "The name to verify in the server's certificate. Env LRSCHED_TLS_SERVER_NAME.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate of this client, for a server that requires mutual TLS (implies --tls). "
+          "Env LRSCHED_TLS_CERT_FILE.");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls_cert_file. Env LRSCHED_TLS_KEY_FILE.");
 // create, preview
 ABSL_FLAG(std::string, spec, "", "The SchedulerSpec in JSON, e.g. {\"step_lr\": {\"step_size\": 30}}.");
 ABSL_FLAG(std::string, file, "",
@@ -769,22 +776,16 @@ int main(int argc, char** argv) {
   }
   options.call_timeout = absl::GetFlag(FLAGS_timeout);
   options.give_up_after = absl::GetFlag(FLAGS_timeout);
-  if (absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca_file).empty()) {
-    grpc::SslCredentialsOptions tls;
-    if (!absl::GetFlag(FLAGS_tls_ca_file).empty()) {
-      std::ifstream roots(absl::GetFlag(FLAGS_tls_ca_file));
-      if (!roots) {
-        std::fprintf(stderr, "lrschedctl: --tls_ca_file: cannot read %s\n",
-                     absl::GetFlag(FLAGS_tls_ca_file).c_str());
-        return kUsage;
-      }
-      std::stringstream pem;
-      pem << roots.rdbuf();
-      tls.pem_root_certs = pem.str();
-    }
-    options.credentials = grpc::SslCredentials(tls);
-    if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
-      options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  lrsched::ClientTls tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  tls.DefaultFromEnvironment();
+  if (absl::GetFlag(FLAGS_tls) || tls.enabled()) {
+    if (absl::Status used = lrsched::UseTls(tls, &options); !used.ok()) {
+      std::fprintf(stderr, "lrschedctl: %s\n", std::string(used.message()).c_str());
+      return kUsage;
     }
   }
   lrsched::Client client(options);

@@ -18,10 +18,27 @@
 #include "service/server/replica.h"
 #include "service/server/server.h"
 #include "service/server/store_address.h"
+#include "service/server/transport_security.h"
 #include "service/server/server_log.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
-          "host:port to serve gRPC on, plaintext (port 0 picks a free port). Env LRSCHED_LISTEN.");
+          "host:port to serve gRPC on (port 0 picks a free port); plaintext unless "
+          "--tls_cert_file. Env LRSCHED_LISTEN.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain of the server: serve TLS (with --tls_key_file). Read again when "
+          "it changes (a renewed certificate is served without a restart). Env "
+          "LRSCHED_TLS_CERT_FILE.");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls_cert_file. Env LRSCHED_TLS_KEY_FILE.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA certificates: require every client to present a certificate they sign "
+          "(mutual TLS). Read again when it changes. Env LRSCHED_TLS_CLIENT_CA_FILE.");
+ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Minutes(1),
+          "How often the TLS files are read again (whole seconds). Env "
+          "LRSCHED_TLS_REFRESH_INTERVAL.");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plaintext port that serves only grpc.health.v1.Health, for probes "
+          "that speak no TLS (the kubelet's); off when empty. Env LRSCHED_HEALTH_LISTEN.");
 ABSL_FLAG(std::string, state, "lrsched-state.db",
           "The SQLite file that keeps every job; ':memory:' keeps nothing. Created only when "
           "neither it nor its write-ahead log (STATE-wal) exists; an empty (0-byte) file or a "
@@ -86,7 +103,8 @@ namespace {
 // Environment variables are defaults that the command line overrides.
 bool ApplyEnvironment() {
   for (const char* name :
-       {"listen", "store", "etcd_call_timeout", "etcd_give_up_after", "advertise", "lease_ttl",
+       {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "tls_refresh_interval",
+        "health_listen", "store", "etcd_call_timeout", "etcd_give_up_after", "advertise", "lease_ttl",
         "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
         "drain_timeout", "log_level", "log_format", "metrics_listen", "metrics_per_job"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
@@ -133,6 +151,18 @@ int main(int argc, char** argv) {
 
   lrsched::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
+  lrsched::TlsFiles tls;
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  tls.refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval);
+  auto credentials = lrsched::ServerCredentialsFor(tls);
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "lrsched-server: %s\n", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  options.credentials = *credentials;
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
   options.state = absl::GetFlag(FLAGS_state);
   options.store_address = absl::GetFlag(FLAGS_store);
   if (!options.store_address.empty() &&
@@ -168,6 +198,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool replicated = address->kind == lrsched::StoreAddress::Kind::kEtcd;
+  if (replicated && tls.enabled()) {
+    std::fprintf(stderr,
+                 "lrsched-server: TLS with an etcd store is not supported yet: the replicas "
+                 "forward calls to the one that leads in plaintext\n");
+    return 2;
+  }
   const absl::Duration lease_ttl = absl::GetFlag(FLAGS_lease_ttl);
   if (replicated &&
       (lease_ttl < absl::Seconds(2) || lease_ttl != absl::Trunc(lease_ttl, absl::Seconds(1)))) {
@@ -238,6 +274,14 @@ int main(int argc, char** argv) {
   }
   lrsched::LogLine started_line;
   started_line.Add("listen", options.listen).Add("port", int64_t{port}).Add("store", store);
+  started_line.Add("transport", !tls.enabled()                ? "plaintext"
+                                : tls.client_ca_file.empty() ? "tls"
+                                                             : "mutual-tls");
+  if (!options.health_listen.empty()) {
+    started_line.Add("health_listen", options.health_listen)
+        .Add("health_port",
+             int64_t{replicated ? replica->health_port() : server->health_port()});
+  }
   if (replicated) {
     started_line.Add("replica", replica->advertise())
         .Add("lease_ttl", absl::FormatDuration(lease_ttl));

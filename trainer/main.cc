@@ -26,6 +26,15 @@
 #include "trainer/trainer.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "The lrsched server.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "Connect with TLS, verifying the server with these PEM roots. Env LRSCHED_TLS_CA_FILE.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate of this worker, for a server that requires mutual TLS. Env "
+          "LRSCHED_TLS_CERT_FILE.");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls_cert_file. Env LRSCHED_TLS_KEY_FILE.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "The name to verify in the server's certificate. Env LRSCHED_TLS_SERVER_NAME.");
 ABSL_FLAG(std::string, job, "train", "The job id; created (idempotently) by every rank.");
 ABSL_FLAG(std::string, spec, R"({"reduce_lr_on_plateau": {"patience": 2, "factor": 0.5}})",
           "The SchedulerSpec in proto3 JSON form.");
@@ -92,6 +101,15 @@ int Main(const MpiCommunicator& mpi) {
   } else {
     ClientOptions options;
     options.target = absl::GetFlag(FLAGS_server);
+    ClientTls tls;
+    tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+    tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+    tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+    tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+    tls.DefaultFromEnvironment();
+    if (tls.enabled()) {
+      if (absl::Status used = UseTls(tls, &options); !used.ok()) return Fail("TLS", used);
+    }
     client = std::make_unique<Client>(options);
     v1::CreateJobRequest create;
     create.set_job_id(absl::GetFlag(FLAGS_job));

@@ -1,21 +1,17 @@
 #include "service/server/replica.h"
 
-#include <grpcpp/impl/server_builder_option.h>
-#include <grpcpp/impl/server_builder_plugin.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/metric_family.h"
+#include "service/server/ports.h"
 
 namespace lrsched {
 namespace {
-
-constexpr char kServiceName[] = "lrsched.v1.SchedulerService";
 
 prometheus::MetricFamily Single(std::string name, std::string help, prometheus::MetricType type,
                                 double value) {
@@ -32,21 +28,6 @@ prometheus::MetricFamily Single(std::string name, std::string help, prometheus::
   family.metric.push_back(std::move(metric));
   return family;
 }
-
-// Leaves gRPC's reflection out of a standby's server: reflection calls are
-// then forwarded like any other, and the leader describes the service it
-// serves (a standby's own reflection would list only health and itself).
-class WithoutReflection final : public grpc::ServerBuilderOption {
- public:
-  void UpdateArguments(grpc::ChannelArguments*) override {}
-  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
-    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
-                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
-                                    return absl::StrContains(plugin->name(), "reflection");
-                                  }),
-                   plugins->end());
-  }
-};
 
 std::string HostName() {
   char name[256] = {};
@@ -98,6 +79,13 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(const ReplicaOptions& op
   replica->proxy_ = std::make_unique<LeaderProxy>();
   replica->metrics_ = std::make_shared<Metrics>(replica.get());
   grpc::EnableDefaultHealthCheckService(true);
+  if (!options.server.health_listen.empty()) {
+    // The replica's, whatever its role: it answers wherever it leads or not.
+    auto health_port = HealthPort::Start(options.server.health_listen);
+    if (!health_port.ok()) return health_port.status();
+    replica->health_port_ = *std::move(health_port);
+    replica->health_port_->SetServing(true);
+  }
   if (absl::Status started = replica->StartStandby(); !started.ok()) return started;
   // Listening on one address, the replica is reached there; on all of
   // them, by this machine's name.
@@ -131,10 +119,15 @@ absl::Status Replica::StartStandby() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
   int port = 0;
   const std::string listen = port_ == 0 ? options_.server.listen : Listen();
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen,
+                           options_.server.credentials ? options_.server.credentials
+                                                       : grpc::InsecureServerCredentials(),
+                           &port);
   std::unique_ptr<grpc::CallbackGenericService> service = proxy_->NewService();
   builder.RegisterCallbackGenericService(service.get());
-  builder.SetOption(std::make_unique<WithoutReflection>());
+  // Reflection calls are forwarded like any other: the leader describes the
+  // service it serves (a standby's own would list only health).
+  builder.SetOption(WithoutReflection());
   std::unique_ptr<grpc::Server> standby = builder.BuildAndStart();
   if (standby == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
@@ -196,6 +189,7 @@ absl::Status Replica::Lead(const std::string& fence_value) {
   server_options.listen = Listen();
   server_options.served_by = advertise_;
   server_options.share_port = true;
+  server_options.health_listen.clear();
   absl::StatusOr<std::unique_ptr<Server>> server = absl::UnavailableError("not started");
   // The lease is renewed while every job is rebuilt, which may take longer
   // than its TTL on a large store.
@@ -257,6 +251,7 @@ absl::Status Replica::Lead(const std::string& fence_value) {
 
 void Replica::Shutdown(absl::Duration drain) {
   absl::call_once(shutdown_once_, [&] {
+    if (health_port_ != nullptr) health_port_->SetServing(false);
     stop_.Notify();
     if (runner_.joinable()) runner_.join();
     std::unique_ptr<Server> server;
@@ -283,6 +278,7 @@ void Replica::Shutdown(absl::Duration drain) {
       proxy_->AwaitNoCalls();
       standby->Wait();
     }
+    if (health_port_ != nullptr) health_port_->Shutdown();
   });
 }
 

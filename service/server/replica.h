@@ -26,6 +26,7 @@
 #include "prometheus/collectable.h"
 #include "service/common/mutex.h"
 #include "service/server/leader_proxy.h"
+#include "service/server/ports.h"
 #include "service/server/server.h"
 #include "service/server/server_log.h"
 #include "service/store/etcd_event_store.h"
@@ -58,6 +59,8 @@ class Replica {
   ~Replica();
 
   int port() const { return port_; }
+  // The health port's (ServerOptions::health_listen), 0 without one.
+  int health_port() const { return health_port_ == nullptr ? 0 : health_port_->port(); }
   const std::string& advertise() const { return advertise_; }
   bool leading() const { return leading_.load(); }
   // What the replica measures, and the leader's server metrics while it
@@ -93,6 +96,7 @@ class Replica {
   std::unique_ptr<grpc::CallbackGenericService> standby_service_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> standby_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Server> server_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<HealthPort> health_port_;
   std::thread runner_;
   absl::once_flag shutdown_once_;
 };

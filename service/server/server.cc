@@ -21,42 +21,6 @@
 namespace lrsched {
 namespace {
 
-constexpr char kServiceName[] = "lrsched.v1.SchedulerService";
-
-// Why gRPC could not listen on `address` (host:port), found by binding it the
-// way gRPC does, since gRPC does not say; empty when that binds.
-std::string BindError(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return "";
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), address.c_str() + colon + 1, &hints,
-                  &found) != 0) {
-    return "the address does not resolve";
-  }
-  int error = 0;
-  for (const addrinfo* at = found; at != nullptr && error == 0; at = at->ai_next) {
-    const int fd = socket(at->ai_family, at->ai_socktype | SOCK_CLOEXEC, at->ai_protocol);
-    if (fd < 0) continue;
-    // As gRPC: a port in TIME_WAIT after a restart is not in use.
-    const int on = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (bind(fd, at->ai_addr, at->ai_addrlen) != 0) error = errno;
-    close(fd);
-  }
-  freeaddrinfo(found);
-  if (error == EADDRINUSE) {
-    return "the address is in use: another process (another lrsched-server?) is listening there";
-  }
-  return error != 0 ? std::strerror(error) : "";
-}
 // How long before gRPC's drain deadline the server ends its own waiting
 // calls, so that their answers are on the wire before gRPC would cancel them.
 constexpr absl::Duration kEndAhead = absl::Milliseconds(100);
@@ -122,7 +86,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // gRPC sets SO_REUSEPORT by default on Linux, which lets a second server
   // bind the same port and take half of the connections: it must fail.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options.share_port ? 1 : 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(
+      options.listen,
+      options.credentials ? options.credentials : grpc::InsecureServerCredentials(),
+      &server->port_);
   builder.RegisterService(&server->service_);
   if (options.metrics) {
     server->metrics_ = std::make_shared<ServerMetrics>(
@@ -139,15 +106,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, reason.empty() ? "" : ": ", reason));
   }
+  if (!options.health_listen.empty()) {
+    auto health_port = HealthPort::Start(options.health_listen);
+    if (!health_port.ok()) return health_port.status();
+    server->health_port_ = *std::move(health_port);
+    server->health_port_->SetServing(true);
+  }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, true);
   // Not serving while the state file takes no writes (a full disk): a
   // load balancer sends the trainers elsewhere, and they ride it out.
-  server->store_->SetHealthListener([health](const absl::Status& writes) {
-    health->SetServingStatus("", writes.ok());
-    health->SetServingStatus(kServiceName, writes.ok());
-  });
+  server->store_->SetHealthListener(
+      [health, health_port = server->health_port_.get()](const absl::Status& writes) {
+        health->SetServingStatus("", writes.ok());
+        health->SetServingStatus(kServiceName, writes.ok());
+        if (health_port != nullptr) health_port->SetServing(writes.ok());
+      });
   return server;
 }
 
@@ -164,6 +139,7 @@ void Server::Shutdown(absl::Duration drain) {
     drain = std::max(drain, absl::ZeroDuration());
     const absl::Time deadline = start + drain;
     server_->GetHealthCheckService()->Shutdown();
+    if (health_port_ != nullptr) health_port_->SetServing(false);
     drain_stats_.jobs_closed = static_cast<int64_t>(registry_.CloseAll(ShuttingDownError()));
     // gRPC keeps taking calls meanwhile: they reach the closed jobs, which
     // refuse them with UNAVAILABLE, rather than being cancelled by gRPC.
@@ -172,6 +148,7 @@ void Server::Shutdown(absl::Duration drain) {
     drain_stats_.calls_ended = waiting.EndAll();
     server_->Shutdown(absl::ToChronoTime(deadline));
     store_->Flush();
+    if (health_port_ != nullptr) health_port_->Shutdown();
     drain_stats_.steps_ended = waiting.parked_steps_ended();
     drain_stats_.duration = absl::Now() - start;
   });

@@ -17,6 +17,7 @@
 #include "service/job/job.h"
 #include "service/server/job_registry.h"
 #include "service/server/metrics.h"
+#include "service/server/ports.h"
 #include "service/server/scheduler_service.h"
 #include "service/store/etcd_event_store.h"
 #include "service/store/sqlite_event_store.h"
@@ -24,8 +25,14 @@
 namespace lrsched {
 
 struct ServerOptions {
-  // host:port to listen on, plaintext; port 0 picks a free one.
+  // host:port to listen on; port 0 picks a free one.
   std::string listen = "0.0.0.0:50051";
+  // The listening port's: plaintext when null (ServerCredentialsFor in
+  // transport_security.h makes TLS ones).
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // host:port of a plaintext port that serves only grpc.health.v1.Health
+  // (HealthPort); none when empty.
+  std::string health_listen;
   // Where the jobs are kept, as store_address.h reads it; empty: the SQLite
   // file `state`.
   std::string store_address;
@@ -77,6 +84,8 @@ class Server {
   ~Server();
 
   int port() const { return port_; }
+  // The health port's, 0 without one.
+  int health_port() const { return health_port_ == nullptr ? 0 : health_port_->port(); }
   // The Prometheus metrics when ServerOptions::metrics, else null.
   std::shared_ptr<prometheus::Collectable> metrics() const { return metrics_; }
   // The store as --store names it (sqlite:PATH or etcd://...).
@@ -125,6 +134,7 @@ class Server {
   SchedulerServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<HealthPort> health_port_;
   std::string store_address_;
   size_t recovered_jobs_ = 0;
   absl::Duration recovery_time_;

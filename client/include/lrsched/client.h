@@ -49,6 +49,31 @@ struct ClientOptions {
   absl::Duration give_up_after = absl::Minutes(5);
 };
 
+// A TLS connection to the server, as lrschedctl's and the trainer's --tls_*
+// flags (or LRSCHED_TLS_* variables) give it.
+struct ClientTls {
+  // CA certificates (PEM) that sign the server's certificate; empty: the
+  // system's.
+  std::string ca_file;
+  // The client's own certificate chain and key (PEM), for a server that
+  // requires mutual TLS; both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // The name to verify in the server's certificate, when it is not the
+  // target's host.
+  std::string server_name;
+
+  bool enabled() const { return !ca_file.empty() || !cert_file.empty() || !key_file.empty(); }
+  // Fills what is empty from LRSCHED_TLS_CA_FILE, LRSCHED_TLS_CERT_FILE,
+  // LRSCHED_TLS_KEY_FILE and LRSCHED_TLS_SERVER_NAME (a pod's environment).
+  void DefaultFromEnvironment();
+};
+
+// Sets `options`' credentials (and server name) for `tls`. INVALID_ARGUMENT
+// naming the flag of a file that cannot be read, or of a certificate
+// without its key.
+absl::Status UseTls(const ClientTls& tls, ClientOptions* options);
+
 class Client {
  public:
   explicit Client(ClientOptions options);
