@@ -4,7 +4,8 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan test-tsan check-thread-safety fuzz demo bench traces clean
+.PHONY: all deps build test test-asan test-tsan check-thread-safety fuzz demo bench traces clean \
+	install-python
 
 all: build
 
@@ -89,6 +90,18 @@ bench: build
 	  --lease_ttl_seconds=5 --jobs=10000
 	tests/bench/trainer_vs_pytorch.sh $(BUILD) 3
 	tests/bench/trainer_overhead.sh $(BUILD) 3
+	PYTHONPATH=$(BUILD)/client/python/package /usr/bin/python3 \
+	  tests/bench/python_client_bench.py --server=$(BUILD)/service/lrsched-server --runs=5
+
+# The Python client (client/python) into Debian's system Python, or into the
+# active virtual environment (python3 -m venv --system-site-packages), offline:
+# generates the stubs from proto/ in a build tree of its own (without the C++
+# dependencies) and installs with pip (client/python/install.sh).
+install-python:
+	deploy/install-deps.sh python
+	cmake -S client/python -B build-python -G Ninja
+	cmake --build build-python
+	client/python/install.sh build-python/package
 
 # Regenerates tests/data/traces with Debian's PyTorch (by hand; the output is
 # checked in).
@@ -97,4 +110,4 @@ traces:
 	/usr/bin/python3 tests/data/gen_pytorch_traces.py
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-tsa build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-tsa build-fuzz build-python

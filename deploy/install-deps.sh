@@ -10,6 +10,7 @@
 #   server-runtime   run lrsched-server (the server image)
 #   trainer-runtime  run lrsched-trainer under MPI across pods (the trainer image)
 #   traces           Debian's PyTorch, to regenerate the reference traces by hand
+#   python           build and install the Python client (make install-python)
 set -euo pipefail
 
 compile_packages=(
@@ -26,7 +27,9 @@ compile_packages=(
 # clang only recommends (make fuzz); the etcd store is tested against real
 # etcd members that the tests start (etcdctl: the README's examples).
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev yamllint socat nghttp2-client
-               python3 python3-torch chromium clang libclang-rt-dev etcd-server etcd-client)
+               python3 python3-torch chromium clang libclang-rt-dev etcd-server etcd-client
+               python3-grpcio python3-protobuf python3-pytest python3-pip python3-setuptools
+               python3-wheel python3-venv)
 # Tests drive the server and check the deployment with independent tools from
 # npm (buf curl, kubernetes-models, dockerfile-utils), so they need Node.js
 # and npm; any Node.js 18 or newer will do.
@@ -35,6 +38,13 @@ server_runtime_packages=(libgrpc++1.51 libprotobuf32 libsqlite3-0 libprometheus-
                          libprometheus-cpp-pull1.0 libyaml-cpp0.7 ca-certificates socat)
 trainer_runtime_packages=(libgrpc++1.51 libprotobuf32 openmpi-bin openssh-client openssh-server)
 traces_packages=(python3 python3-torch)
+# The Python client: its stubs generated from proto/ (protoc, grpc_python_plugin
+# and the well-known types' .proto files), and pip installing it offline with
+# Debian's setuptools. (lrsched.torch also needs python3-torch, which a PyTorch
+# user has.)
+python_packages=(cmake ninja-build protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+                 python3 python3-grpcio python3-protobuf python3-pip python3-setuptools
+                 python3-wheel python3-venv)
 
 wanted=()
 [ $# -eq 0 ] && set -- build
@@ -48,9 +58,10 @@ for group in "$@"; do
     server-runtime) wanted+=("${server_runtime_packages[@]}") ;;
     trainer-runtime) wanted+=("${trainer_runtime_packages[@]}") ;;
     traces) wanted+=("${traces_packages[@]}") ;;
+    python) wanted+=("${python_packages[@]}") ;;
     *)
       echo "install-deps.sh: unknown group '$group'" \
-        "(build, compile, server-runtime, trainer-runtime, traces)" >&2
+        "(build, compile, server-runtime, trainer-runtime, traces, python)" >&2
       exit 2
       ;;
   esac
