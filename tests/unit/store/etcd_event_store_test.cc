@@ -132,19 +132,8 @@ TEST_F(EtcdEventStoreTest, AfterGivingUpTheOutcomeIsUnknownAndTheHeadStillFences
   EXPECT_THAT(AppendNow(*store, {Event("a", 2, 0.5)}),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("unknown")));
   cluster_.Stop(0, SIGCONT);
-  // Whether the member took the write depends on when it saw the cancel
-  // behind it; either way, sending the same append again is answered OK
-  // (the records are the append's own, or it commits now) and another
-  // event 2 is refused: nothing is written twice, over, or after a hole.
-  auto after = Loaded(*store, "a");
-  ASSERT_THAT(after, IsOk());
-  EXPECT_THAT(*after, ::testing::AnyOf(ElementsAre(1), ElementsAre(1, 2)));
-  EXPECT_THAT(AppendNow(*store, {Event("a", 2, 0.5)}), IsOk());
-  EXPECT_THAT(AppendNow(*store, {Event("a", 2, 0.75)}),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expected event 3")));
-  EXPECT_THAT(Loaded(*store, "a"), IsOkAndHolds(ElementsAre(1, 2)));
-  // The probe or the next write tells the listener that writes work again.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  // The probe tells the listener that writes work again.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     {
       std::lock_guard<std::mutex> lock(health_mu);
@@ -152,10 +141,26 @@ TEST_F(EtcdEventStoreTest, AfterGivingUpTheOutcomeIsUnknownAndTheHeadStillFences
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  std::lock_guard<std::mutex> lock(health_mu);
-  ASSERT_EQ(health.size(), 2u);
-  EXPECT_THAT(health[0], StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
-  EXPECT_THAT(health[1], IsOk());
+  {
+    std::lock_guard<std::mutex> lock(health_mu);
+    ASSERT_GE(health.size(), 2u);
+    EXPECT_THAT(health[0], StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+    EXPECT_THAT(health[1], IsOk());
+  }
+  // Whether the member took the write depends on when it saw the cancel
+  // behind it; either way, sending the same append again is answered OK
+  // (the records are the append's own, or it commits now) and another
+  // event 2 is refused: nothing is written twice, over, or after a hole.
+  // Through a store of the usual patience: a member just resumed on a busy
+  // machine may take longer than the first one's 600 ms to answer.
+  auto steady = Open(Options());
+  auto after = Loaded(*steady, "a");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_THAT(*after, ::testing::AnyOf(ElementsAre(1), ElementsAre(1, 2)));
+  EXPECT_THAT(AppendNow(*steady, {Event("a", 2, 0.5)}), IsOk());
+  EXPECT_THAT(AppendNow(*steady, {Event("a", 2, 0.75)}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expected event 3")));
+  EXPECT_THAT(Loaded(*steady, "a"), IsOkAndHolds(ElementsAre(1, 2)));
 }
 
 TEST_F(EtcdEventStoreTest, TwoWritersOfOnePrefixNeverLeaveAHoleOrOverwrite) {
