@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "client/grpc_status.h"
 #include "proto/status_conversion.h"
@@ -66,6 +68,16 @@ absl::Status UseTls(const ClientTls& tls, ClientOptions* options) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  auto token = ReadFile("token_file", path);
+  if (!token.ok()) return token.status();
+  const std::string stripped(absl::StripAsciiWhitespace(*token));
+  if (stripped.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--token_file: ", path, " is empty"));
+  }
+  return stripped;
+}
+
 std::string ServiceConfigJson(const ClientOptions& options) {
   return absl::StrCat(
       R"({"methodConfig": [{"name": [{"service": "lrsched.v1.SchedulerService"}],)",
@@ -92,6 +104,10 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   stub_ = v1::SchedulerService::NewStub(channel_);
 }
 
+void Client::Prepare(grpc::ClientContext* context) const {
+  if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
+}
+
 template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Call(
     grpc::Status (v1::SchedulerService::Stub::*method)(grpc::ClientContext*, const Request&,
@@ -101,6 +117,7 @@ absl::StatusOr<Response> Client::Call(
   while (true) {
     // Never cancelled here: a CANCELLED comes from the server's side.
     grpc::ClientContext context;
+    Prepare(&context);
     // Waits for the channel to (re)connect rather than failing at once.
     context.set_wait_for_ready(true);
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

@@ -51,6 +51,9 @@ ABSL_FLAG(std::string, tls_cert_file, "",
           "Env LRSCHED_TLS_CERT_FILE.");
 ABSL_FLAG(std::string, tls_key_file, "",
           "PEM private key of --tls_cert_file. Env LRSCHED_TLS_KEY_FILE.");
+ABSL_FLAG(std::string, token_file, "",
+          "A file holding the bearer token to call a server with --auth_tokens_file. Env "
+          "LRSCHED_TOKEN_FILE.");
 // create, preview
 ABSL_FLAG(std::string, spec, "", "The SchedulerSpec in JSON, e.g. {\"step_lr\": {\"step_size\": 30}}.");
 ABSL_FLAG(std::string, file, "",
@@ -488,6 +491,7 @@ class Ctl {
     absl::Time give_up = absl::Now() + absl::GetFlag(FLAGS_timeout);
     while (true) {
       grpc::ClientContext context;
+      client_.Prepare(&context);
       auto reader = client_.stub().WatchJob(&context, request);
       v1::JobEvent event;
       while (reader->Read(&event)) {
@@ -787,6 +791,19 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lrschedctl: %s\n", std::string(used.message()).c_str());
       return kUsage;
     }
+  }
+  std::string token_file = absl::GetFlag(FLAGS_token_file);
+  if (const char* environment = std::getenv("LRSCHED_TOKEN_FILE");
+      token_file.empty() && environment != nullptr) {
+    token_file = environment;
+  }
+  if (!token_file.empty()) {
+    auto token = lrsched::ReadTokenFile(token_file);
+    if (!token.ok()) {
+      std::fprintf(stderr, "lrschedctl: %s\n", std::string(token.status().message()).c_str());
+      return kUsage;
+    }
+    options.token = *std::move(token);
   }
   lrsched::Client client(options);
   Ctl ctl(client);

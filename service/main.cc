@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/exposer.h"
+#include "service/server/access_control.h"
 #include "service/server/replica.h"
 #include "service/server/server.h"
 #include "service/server/store_address.h"
@@ -36,6 +37,11 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Minutes(1),
           "How often the TLS files are read again (whole seconds). Env "
           "LRSCHED_TLS_REFRESH_INTERVAL.");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "YAML file of the callers: each with a bearer token (or its SHA-256) or a client "
+          "certificate name, a role (worker, viewer, operator) and an optional job-id prefix; "
+          "read again when it changes. Empty: no authentication, anyone who reaches the port "
+          "may do anything. Env LRSCHED_AUTH_TOKENS_FILE.");
 ABSL_FLAG(std::string, health_listen, "",
           "host:port of a plaintext port that serves only grpc.health.v1.Health, for probes "
           "that speak no TLS (the kubelet's); off when empty. Env LRSCHED_HEALTH_LISTEN.");
@@ -104,7 +110,7 @@ namespace {
 bool ApplyEnvironment() {
   for (const char* name :
        {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "tls_refresh_interval",
-        "health_listen", "store", "etcd_call_timeout", "etcd_give_up_after", "advertise", "lease_ttl",
+        "auth_tokens_file", "health_listen", "store", "etcd_call_timeout", "etcd_give_up_after", "advertise", "lease_ttl",
         "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
         "drain_timeout", "log_level", "log_format", "metrics_listen", "metrics_per_job"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
@@ -163,6 +169,29 @@ int main(int argc, char** argv) {
   }
   options.credentials = *credentials;
   options.health_listen = absl::GetFlag(FLAGS_health_listen);
+  const std::string auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  if (!auth_tokens_file.empty()) {
+    auto access = lrsched::AccessControl::Open(
+        auth_tokens_file, absl::Seconds(1),
+        [&log, auth_tokens_file](const absl::StatusOr<size_t>& callers) {
+          if (callers.ok()) {
+            log.Info("auth_tokens_read", lrsched::LogLine()
+                                             .Add("file", auth_tokens_file)
+                                             .Add("callers", static_cast<int64_t>(*callers)));
+          } else {
+            log.Error("auth_tokens_refused",
+                      lrsched::LogLine()
+                          .Add("file", auth_tokens_file)
+                          .Add("error", std::string(callers.status().message()))
+                          .Add("kept", "the callers read before"));
+          }
+        });
+    if (!access.ok()) {
+      std::fprintf(stderr, "lrsched-server: %s\n", std::string(access.status().message()).c_str());
+      return 2;
+    }
+    options.access_control = *std::move(access);
+  }
   options.state = absl::GetFlag(FLAGS_state);
   options.store_address = absl::GetFlag(FLAGS_store);
   if (!options.store_address.empty() &&
@@ -300,6 +329,13 @@ int main(int argc, char** argv) {
       .Add("log_format", log_format)
       .Add("metrics_listen", metrics_listen);
   log.Info("server_started", started_line);
+  if (options.access_control == nullptr) {
+    log.Warning("auth_disabled",
+                lrsched::LogLine().Add(
+                    "warning",
+                    "no --auth_tokens_file: anyone who can reach the port may create, change, "
+                    "read and delete every job"));
+  }
 
   // SIGHUP, SIGUSR1 and SIGUSR2 would end the process by default; there is
   // nothing to reload, so they are logged and ignored. SIGQUIT drains too:

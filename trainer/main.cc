@@ -5,6 +5,7 @@
 //       --spec='{"reduce_lr_on_plateau": {"patience": 2}}' --epochs=30
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ ABSL_FLAG(std::string, tls_cert_file, "",
           "LRSCHED_TLS_CERT_FILE.");
 ABSL_FLAG(std::string, tls_key_file, "",
           "PEM private key of --tls_cert_file. Env LRSCHED_TLS_KEY_FILE.");
+ABSL_FLAG(std::string, token_file, "",
+          "A file holding this job's bearer token, for a server with --auth_tokens_file. Env "
+          "LRSCHED_TOKEN_FILE.");
 ABSL_FLAG(std::string, tls_server_name, "",
           "The name to verify in the server's certificate. Env LRSCHED_TLS_SERVER_NAME.");
 ABSL_FLAG(std::string, job, "train", "The job id; created (idempotently) by every rank.");
@@ -109,6 +113,16 @@ int Main(const MpiCommunicator& mpi) {
     tls.DefaultFromEnvironment();
     if (tls.enabled()) {
       if (absl::Status used = UseTls(tls, &options); !used.ok()) return Fail("TLS", used);
+    }
+    std::string token_file = absl::GetFlag(FLAGS_token_file);
+    if (const char* environment = std::getenv("LRSCHED_TOKEN_FILE");
+        token_file.empty() && environment != nullptr) {
+      token_file = environment;
+    }
+    if (!token_file.empty()) {
+      auto token = ReadTokenFile(token_file);
+      if (!token.ok()) return Fail("--token_file", token.status());
+      options.token = *std::move(token);
     }
     client = std::make_unique<Client>(options);
     v1::CreateJobRequest create;

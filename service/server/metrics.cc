@@ -198,6 +198,10 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() const {
         static_cast<double>(registry_->damaged()));
   gauge("lrsched_recovery_seconds", "Time the server took to rebuild its jobs at start",
         recovery_seconds_);
+  gauge("lrsched_auth_enabled",
+        "1 when callers must authenticate (--auth_tokens_file); 0: anyone who reaches the port "
+        "may do anything",
+        auth_enabled_ ? 1.0 : 0.0);
   gauge("lrsched_memory_budget_bytes",
         "What jobs and previews in flight may take together (--memory_budget)",
         static_cast<double>(budget_->limit()));

@@ -11,6 +11,7 @@
 //   lrsched_store_commit_seconds                histogram
 //   lrsched_store_commit_operations             histogram: appends per group commit
 //   lrsched_recovery_seconds                    gauge
+//   lrsched_auth_enabled                        gauge: 0 when anyone may do anything
 //   lrsched_job_learning_rate{job,group}        gauge, only with per_job_gauges
 #ifndef LRSCHED_SERVICE_SERVER_METRICS_H_
 #define LRSCHED_SERVICE_SERVER_METRICS_H_
@@ -37,6 +38,7 @@ class ServerMetrics : public prometheus::Collectable {
                 const MemoryBudget* budget, bool per_job_gauges);
 
   void set_recovery_time(absl::Duration time) { recovery_seconds_ = absl::ToDoubleSeconds(time); }
+  void set_auth_enabled(bool enabled) { auth_enabled_ = enabled; }
 
   // Times the calls of a server built with it.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
@@ -56,6 +58,7 @@ class ServerMetrics : public prometheus::Collectable {
   const MemoryBudget* const budget_;
   const bool per_job_gauges_;
   double recovery_seconds_ = 0;
+  bool auth_enabled_ = false;
   std::vector<std::string> methods_;  // "/package.Service/Method", then "other"
   absl::flat_hash_map<std::string, int> method_index_;
   // [method * kCodes + code]

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/arena.h"
 #include "proto/status_conversion.h"
@@ -79,6 +80,12 @@ SchedulerServiceImpl::ArenaMessages::AllocateMessages() {
   return new ArenaHolder();
 }
 
+absl::StatusOr<Caller> SchedulerServiceImpl::Allowed(grpc::CallbackServerContext* context,
+                                                     Rpc rpc, absl::string_view job_id) const {
+  if (access_ == nullptr) return Caller{"anyone", Role::kOperator, ""};
+  return access_->Check(*context, rpc, job_id);
+}
+
 void SchedulerServiceImpl::Describe(const Job& job, v1::JobView view, v1::Job* out,
                                    int64_t history_before_step) const {
   job.ToProto(view, out, history_before_step);
@@ -88,6 +95,9 @@ void SchedulerServiceImpl::Describe(const Job& job, v1::JobView view, v1::Job* o
 grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerContext* context,
                                                           const v1::CreateJobRequest* request,
                                                           v1::Job* response) {
+  if (auto allowed = Allowed(context, Rpc::kCreateJob, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
@@ -104,6 +114,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                        const v1::GetJobRequest* request,
                                                        v1::Job* response) {
+  if (auto allowed = Allowed(context, Rpc::kGetJob, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) {
@@ -121,14 +134,58 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerConte
   return Finish(context, absl::OkStatus());
 }
 
+std::vector<JobRegistry::Listed> SchedulerServiceImpl::ListUnder(absl::string_view prefix,
+                                                                  absl::string_view after,
+                                                                  size_t limit,
+                                                                  bool* more) const {
+  if (prefix.empty()) return registry_.List(after, limit, more);
+  // Ids come in order, so the caller's jobs are one run of them: from just
+  // before the prefix (the prefix less one at its last character) to the
+  // first id past it.
+  std::string from(after);
+  if (from < prefix) {
+    from = std::string(prefix);
+    if (from.back() == '\0') {
+      from.pop_back();
+    } else {
+      from.back() = static_cast<char>(from.back() - 1);
+    }
+  }
+  std::vector<JobRegistry::Listed> under;
+  while (under.size() < limit) {
+    bool page_more = false;
+    auto page = registry_.List(from, limit - under.size(), &page_more);
+    for (auto& listed : page) {
+      if (absl::StartsWith(listed.id, prefix)) {
+        under.push_back(std::move(listed));
+      } else if (listed.id > prefix) {
+        *more = false;
+        return under;
+      }
+    }
+    if (!page_more || page.empty()) {
+      *more = false;
+      return under;
+    }
+    from = page.back().id;
+  }
+  // Whether another of the caller's jobs follows.
+  bool next_more = false;
+  const auto next = registry_.List(under.back().id, 1, &next_more);
+  *more = !next.empty() && absl::StartsWith(next.front().id, prefix);
+  return under;
+}
+
 grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                          const v1::ListJobsRequest* request,
                                                          v1::ListJobsResponse* response) {
+  auto caller = Allowed(context, Rpc::kListJobs, "");
+  if (!caller.ok()) return Finish(context, caller.status());
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   const size_t limit = request->page_size() == 0 ? RequestLimits::kDefaultPageSize
                                                  : static_cast<size_t>(request->page_size());
   bool more = false;
-  const auto jobs = registry_.List(request->page_token(), limit, &more);
+  auto jobs = ListUnder(caller->job_prefix, request->page_token(), limit, &more);
   const v1::JobView view =
       request->view() == v1::JOB_VIEW_FULL ? v1::JOB_VIEW_FULL : v1::JOB_VIEW_BASIC;
   // A page also ends before it outgrows a default client's 4 MB receive
@@ -160,6 +217,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerContext* context,
                                                           const v1::DeleteJobRequest* request,
                                                           v1::DeleteJobResponse* /*response*/) {
+  if (auto allowed = Allowed(context, Rpc::kDeleteJob, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
@@ -171,6 +231,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::DeleteJob(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext* context,
                                                      const v1::StepRequest* request,
                                                      v1::StepResponse* response) {
+  if (auto allowed = Allowed(context, Rpc::kStep, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
@@ -180,6 +243,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::Step(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
     grpc::CallbackServerContext* context, const v1::ReportMetricRequest* request,
     v1::ReportMetricResponse* response) {
+  if (auto allowed = Allowed(context, Rpc::kReportMetric, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
@@ -193,6 +259,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ReportMetric(
 grpc::ServerUnaryReactor* SchedulerServiceImpl::SetLearningRate(
     grpc::CallbackServerContext* context, const v1::SetLearningRateRequest* request,
     v1::SetLearningRateResponse* response) {
+  if (auto allowed = Allowed(context, Rpc::kSetLearningRate, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
@@ -207,6 +276,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetLearningRate(
 grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
     grpc::CallbackServerContext* context, const v1::SetWorldSizeRequest* request,
     v1::Job* response) {
+  if (auto allowed = Allowed(context, Rpc::kSetWorldSize, request->job_id()); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   auto job = registry_.Find(request->job_id());
   if (!job.ok()) return Finish(context, job.status());
@@ -223,8 +295,9 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
 }
 
 grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchJobRequest* request) {
-  absl::Status status = Validate(*request);
+    grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
+  absl::Status status = Allowed(context, Rpc::kWatchJob, request->job_id()).status();
+  if (status.ok()) status = Validate(*request);
   absl::StatusOr<std::shared_ptr<Job>> job =
       status.ok() ? registry_.Find(request->job_id()) : status;
   if (!job.ok()) {
@@ -242,6 +315,9 @@ grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(
 grpc::ServerUnaryReactor* SchedulerServiceImpl::PreviewSchedule(
     grpc::CallbackServerContext* context, const v1::PreviewScheduleRequest* request,
     v1::PreviewScheduleResponse* response) {
+  if (auto allowed = Allowed(context, Rpc::kPreviewSchedule, ""); !allowed.ok()) {
+    return Finish(context, allowed.status());
+  }
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
   // The computed values, the answer's messages and their serialized copy,
   // from the size of the answer (bounded by max_answer_bytes_ in Preview).

@@ -14,6 +14,7 @@
 
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/common/memory_budget.h"
+#include "service/server/access_control.h"
 #include "service/server/job_registry.h"
 #include "service/server/waiting_calls.h"
 
@@ -24,12 +25,15 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   // `max_answer_bytes` bounds a PreviewSchedule answer (and so its work);
   // a preview is charged to `budget` while it is built and sent.
   // `served_by` goes into every Job answered (Job.served_by).
+  // `access` (may be null: every call allowed) checks each call's caller
+  // first.
   SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes, MemoryBudget& budget,
-                       std::string served_by = "")
+                       std::string served_by = "", const AccessControl* access = nullptr)
       : registry_(registry),
         max_answer_bytes_(max_answer_bytes),
         budget_(budget),
-        served_by_(std::move(served_by)) {
+        served_by_(std::move(served_by)),
+        access_(access) {
     SetMessageAllocatorFor_PreviewSchedule(&preview_messages_);
   }
 
@@ -76,6 +80,16 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
     AllocateMessages() override;
   };
 
+  // The caller of `context` as access control knows it (an operator of
+  // every job without access control); UNAUTHENTICATED or PERMISSION_DENIED
+  // when it may not make `rpc` on `job_id`.
+  absl::StatusOr<Caller> Allowed(grpc::CallbackServerContext* context, Rpc rpc,
+                                 absl::string_view job_id) const;
+
+  // As JobRegistry::List, of the jobs whose id starts with `prefix` only.
+  std::vector<JobRegistry::Listed> ListUnder(absl::string_view prefix, absl::string_view after,
+                                             size_t limit, bool* more) const;
+
   // Fills `job` from the job as `view` shows it, with served_by.
   void Describe(const Job& job, v1::JobView view, v1::Job* out,
                 int64_t history_before_step = 0) const;
@@ -84,6 +98,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   const int64_t max_answer_bytes_;
   MemoryBudget& budget_;
   const std::string served_by_;
+  const AccessControl* const access_;
   WaitingCalls waiting_calls_;
   ArenaMessages preview_messages_;
 };

@@ -29,9 +29,11 @@ constexpr absl::Duration kEndAhead = absl::Milliseconds(100);
 
 Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
     : store_(std::move(store)),
+      access_control_(options.access_control),
       memory_budget_(options.memory_budget > 0 ? options.memory_budget : DefaultMemoryBudget()),
       registry_(options.max_jobs, options.job, store_.get(), &memory_budget_),
-      service_(registry_, options.max_answer_bytes, memory_budget_, options.served_by) {}
+      service_(registry_, options.max_answer_bytes, memory_budget_, options.served_by,
+               access_control_.get()) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   StoreAddress address;
@@ -96,6 +98,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         &server->registry_, server->store_->stats(), &server->memory_budget_,
         options.metrics_per_job);
     server->metrics_->set_recovery_time(server->recovery_time_);
+    server->metrics_->set_auth_enabled(options.access_control != nullptr);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> timers;
     timers.push_back(server->metrics_->InterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(timers));

@@ -30,6 +30,9 @@ struct ServerOptions {
   // The listening port's: plaintext when null (ServerCredentialsFor in
   // transport_security.h makes TLS ones).
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Who may do what (access_control.h); every caller may do everything
+  // when null.
+  std::shared_ptr<const AccessControl> access_control;
   // host:port of a plaintext port that serves only grpc.health.v1.Health
   // (HealthPort); none when empty.
   std::string health_listen;
@@ -128,6 +131,7 @@ class Server {
 
   // Declared first: destroyed last, after every job that queues to it.
   std::unique_ptr<EventStore> store_;
+  std::shared_ptr<const AccessControl> access_control_;
   MemoryBudget memory_budget_;
   std::shared_ptr<ServerMetrics> metrics_;
   JobRegistry registry_;

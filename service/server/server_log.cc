@@ -103,6 +103,10 @@ void ServerLog::Info(absl::string_view event, const LogLine& line) {
   if (!errors_only_) Log("info", event, line);
 }
 
+void ServerLog::Warning(absl::string_view event, const LogLine& line) {
+  if (!errors_only_) Log("warning", event, line);
+}
+
 void ServerLog::Error(absl::string_view event, const LogLine& line) { Log("error", event, line); }
 
 void ServerLog::Log(absl::string_view level, absl::string_view event, const LogLine& line) {

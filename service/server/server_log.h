@@ -55,6 +55,9 @@ class ServerLog : public JobObserver {
   ServerLog& operator=(const ServerLog&) = delete;
 
   void Info(absl::string_view event, const LogLine& line);
+  // A risk the operator chose (or overlooked), such as serving without
+  // authentication; like Info, not logged at the `error` level.
+  void Warning(absl::string_view event, const LogLine& line);
   void Error(absl::string_view event, const LogLine& line);
   // Waits until every line logged so far is written.
   void Flush();

@@ -55,10 +55,11 @@ expect() {  # expect FILE SERIES VALUE
 scrape "$work/before"
 for family in lrsched_rpc_duration_seconds lrsched_rpcs_total lrsched_jobs \
               lrsched_parked_steps lrsched_pending_reports lrsched_store_commit_seconds \
-              lrsched_store_commit_operations lrsched_recovery_seconds; do
+              lrsched_store_commit_operations lrsched_recovery_seconds lrsched_auth_enabled; do
   grep -q "^# TYPE $family " "$work/before" || fail "no $family in the first scrape"
 done
 expect "$work/before" lrsched_parked_steps 0
+expect "$work/before" lrsched_auth_enabled 0
 expect "$work/before" lrsched_store_commit_seconds_count 0
 
 call lrsched.v1.SchedulerService/CreateJob \

@@ -2,7 +2,8 @@
 # lrsched-server's log: with --log_format=json every stderr line is a JSON
 # object, and a job's life shows as job_created, learning_rate_reduced,
 # override_scheduled and job_deleted with the job and step, between
-# server_started (with the effective configuration) and server_stopped; the
+# server_started (with the effective configuration, then a warning when
+# anyone may call: auth_disabled) and server_stopped; the
 # text format carries the same; --log_level=error keeps them out; an unknown
 # format is refused. SIGTERM with a job open and a Step parked on it logs one
 # summary line (server_stopped with the jobs closed and the Steps ended), not
@@ -59,8 +60,8 @@ node -e '
   const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
   const events = lines.map((line) => JSON.parse(line));
   const names = events.map((e) => e.event).join(" ");
-  const want = "server_started job_created learning_rate_reduced override_scheduled " +
-               "job_deleted server_stopping server_stopped";
+  const want = "server_started auth_disabled job_created learning_rate_reduced " +
+               "override_scheduled job_deleted server_stopping server_stopped";
   if (names !== want) throw new Error("events: " + names);
   const by = Object.fromEntries(events.map((e) => [e.event, e]));
   const check = (ok, what) => { if (!ok) throw new Error(what + ": " + JSON.stringify(by)); };
@@ -72,7 +73,10 @@ node -e '
         by.learning_rate_reduced.lrs[0] === 0.1 * 0.1, "learning_rate_reduced");
   check(by.override_scheduled.step === 3 && by.override_scheduled.factor === 0.5,
         "override_scheduled");
-  check(events.every((e) => e.level === "info" && /^\d{4}-\d\d-\d\dT/.test(e.time)), "time");
+  check(by.auth_disabled.level === "warning" && /anyone/.test(by.auth_disabled.warning),
+        "auth_disabled");
+  check(events.every((e) => (e.level === "info" || e.event === "auth_disabled") &&
+                            /^\d{4}-\d\d-\d\dT/.test(e.time)), "time");
 ' "$work/json.log" || { cat "$work/json.log" >&2; fail "the JSON log is not as expected"; }
 
 run text

@@ -37,6 +37,10 @@ struct ClientOptions {
   // With TLS: the name to verify in the server's certificate, when it is not
   // the target's host.
   std::string tls_server_name;
+  // The caller's bearer token, sent with every call as `authorization:
+  // Bearer TOKEN` (a server with --auth_tokens_file requires one, or a
+  // client certificate); none when empty. ReadTokenFile reads one.
+  std::string token;
   // Deadline of each call but Step.
   absl::Duration call_timeout = absl::Seconds(10);
   // How long one Step call waits for an undecided step before asking again.
@@ -74,6 +78,11 @@ struct ClientTls {
 // without its key.
 absl::Status UseTls(const ClientTls& tls, ClientOptions* options);
 
+// The token in `path` (surrounding white space dropped), as a Kubernetes
+// Secret mounts it. INVALID_ARGUMENT naming --token_file when it cannot be
+// read or is empty.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
 class Client {
  public:
   explicit Client(ClientOptions options);
@@ -92,6 +101,10 @@ class Client {
       const v1::SetLearningRateRequest& request);
   absl::StatusOr<v1::PreviewScheduleResponse> PreviewSchedule(
       const v1::PreviewScheduleRequest& request);
+
+  // Adds what every call of this client carries (the token) to a context
+  // of the caller's own, for calls through stub().
+  void Prepare(grpc::ClientContext* context) const;
 
   // The generated stub, for what the methods above do not cover.
   v1::SchedulerService::Stub& stub() { return *stub_; }
