@@ -68,8 +68,15 @@ class UnavailableError(RpcError, ConnectionError):
         self.target = target
         self.give_up_after = give_up_after
         super().__init__(method, code, details)
-        self.args = (f"{method}: the lrsched server at {target} did not answer within "
-                     f"{give_up_after:g} s (last attempt: {code.name}: {details})",)
+        message = (f"{method}: the lrsched server at {target} did not answer within "
+                   f"{give_up_after:g} s (last attempt: {code.name}: {details})")
+        if method == "Step" and code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            # The server may well be there: a Step also waits while its step
+            # is undecided.
+            message += ("; a Step also waits while its step is undecided, until every rank "
+                        "has reported its metric of the step before (give_up_after bounds "
+                        "that wait too)")
+        self.args = (message,)
 
 
 _BY_CODE = {

@@ -20,6 +20,8 @@ rank of a data-parallel job.
 from __future__ import annotations
 
 import math
+import operator
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -58,15 +60,23 @@ def _exact(name: str, candidate: float, fits: Callable[[float], bool]) -> float:
     float64 operations, so any argument that derives them bit for bit gives
     the same schedule; the user's own (usually short) decimal is tried first.
     """
+    def fits_safely(x: float) -> bool:
+        # A short decimal tried on the way may be 0 (round(0.3, 0)), and
+        # `fits` may divide by it.
+        try:
+            return fits(x)
+        except (ZeroDivisionError, OverflowError):
+            return False
+
     if math.isfinite(candidate):
         for digits in range(17):
             x = round(candidate, digits)
-            if fits(x):
+            if fits_safely(x):
                 return x
         for direction in (math.inf, -math.inf):
             x = candidate
             for _ in range(64):
-                if fits(x):
+                if fits_safely(x):
                     return x
                 x = math.nextafter(x, direction)
     raise UnsupportedSchedulerError(f"{name}: cannot recover a value that reproduces the "
@@ -107,14 +117,23 @@ def _cyclic(s: S.CyclicLR) -> spec_pb2.SchedulerSpec:
     return spec_pb2.SchedulerSpec(cyclic_lr=spec)
 
 
+def _ratio(numerators, denominators, default: float) -> float:
+    """numerator / denominator of the first group where that is a number
+    (a group may have a max_lr of 0, to freeze it); `default` when none is."""
+    for n, d in zip(numerators, denominators):
+        if d != 0 and math.isfinite(n / d) and n / d != 0:
+            return n / d
+    return default
+
+
 def _one_cycle(s: S.OneCycleLR) -> spec_pb2.SchedulerSpec:
     groups = s.optimizer.param_groups
     max_lrs = [g["max_lr"] for g in groups]
     initial = [g["initial_lr"] for g in groups]
     minimum = [g["min_lr"] for g in groups]
-    div = _exact("OneCycleLR.div_factor", max_lrs[0] / initial[0],
+    div = _exact("OneCycleLR.div_factor", _ratio(max_lrs, initial, 25.0),
                  lambda d: all(m / d == i for m, i in zip(max_lrs, initial)))
-    final_div = _exact("OneCycleLR.final_div_factor", initial[0] / minimum[0],
+    final_div = _exact("OneCycleLR.final_div_factor", _ratio(initial, minimum, 1e4),
                        lambda f: all(i / f == m for i, m in zip(initial, minimum)))
     phases, total = s._schedule_phases, s.total_steps
 
@@ -123,7 +142,11 @@ def _one_cycle(s: S.OneCycleLR) -> spec_pb2.SchedulerSpec:
             len(phases) == 2 or float(2 * p * total) - 2 == phases[1]["end_step"])
 
     pct = _exact("OneCycleLR.pct_start", (phases[0]["end_step"] + 1) / total, fits)
-    linear = getattr(s.anneal_func, "__func__", None) is S.OneCycleLR._annealing_linear
+    # PyTorch 1.13 keeps the bound function; 2.2 on, the strategy's name.
+    strategy = getattr(s, "_anneal_func_type", None)
+    linear = strategy == "linear" if strategy is not None else (
+        getattr(getattr(s, "anneal_func", None), "__func__", None)
+        is S.OneCycleLR._annealing_linear)
     spec = spec_pb2.OneCycleLR(
         max_lr=_per_group(max_lrs), total_steps=int(total), pct_start=pct,
         anneal_strategy=spec_pb2.OneCycleLR.LINEAR if linear else spec_pb2.OneCycleLR.COS,
@@ -173,12 +196,17 @@ _SPECS: dict[type, Callable[[Any], spec_pb2.SchedulerSpec]] = {
             t_mult=_int("CosineAnnealingWarmRestarts", "T_mult", s.T_mult),
             eta_min=float(s.eta_min))),
     S.SequentialLR: lambda s: spec_pb2.SchedulerSpec(sequential_lr=spec_pb2.SequentialLR(
-        schedulers=[spec_from(child) for child in s._schedulers],
+        # SequentialLR's constructor moved its children back a step and
+        # stepped the first one again.
+        schedulers=[_spec(child, 0 if i == 0 else -1, s)
+                    for i, child in enumerate(s._schedulers)],
         milestones=[_int("SequentialLR", "milestones", m) for m in s._milestones])),
     S.ChainedScheduler: lambda s: spec_pb2.SchedulerSpec(
         chained_scheduler=spec_pb2.ChainedScheduler(
-            schedulers=[spec_from(child) for child in s._schedulers])),
+            schedulers=[_spec(child, 0, s) for child in s._schedulers])),
 }
+
+_COMPOSITES = (S.SequentialLR, S.ChainedScheduler)
 
 
 def spec_from(scheduler) -> spec_pb2.SchedulerSpec:
@@ -192,13 +220,27 @@ def spec_from(scheduler) -> spec_pb2.SchedulerSpec:
     itself would hand that child the epoch as a metric).
 
     Raises:
-        ValueError: a scheduler that has stepped since its construction.
+        ValueError: a scheduler that has stepped since its construction, or
+            that was constructed with a last_epoch other than -1 (resuming).
         UnsupportedSchedulerError (a TypeError): LambdaLR and
             MultiplicativeLR (their rule is a Python function), CyclicLR with
-            a scale_fn, and any other class, subclasses included (a subclass
-            may compute differently).
+            a scale_fn, a SequentialLR or ChainedScheduler inside another,
+            and any other class, subclasses included (a subclass may compute
+            differently).
     """
+    return _spec(scheduler, 0, None)
+
+
+def _spec(scheduler, fresh_epoch: int, parent) -> spec_pb2.SchedulerSpec:
+    """spec_from of `scheduler`, whose last_epoch is `fresh_epoch` when it
+    has not stepped nor been constructed at a later epoch; `parent` is the
+    composite holding it, if any."""
     kind = type(scheduler)
+    if parent is not None and kind in _COMPOSITES:
+        raise UnsupportedSchedulerError(
+            f"a {kind.__name__} inside a {type(parent).__name__}: lrsched's SequentialLR and "
+            f"ChainedScheduler hold schedulers of the other classes, not another "
+            f"SequentialLR or ChainedScheduler")
     if kind in (S.LambdaLR, S.MultiplicativeLR):
         raise UnsupportedSchedulerError(
             f"{kind.__name__} computes the learning rate with a Python function (lr_lambda), "
@@ -211,13 +253,23 @@ def spec_from(scheduler) -> spec_pb2.SchedulerSpec:
             f"lrsched serves ({_SUPPORTED}; subclasses are refused, as they may compute "
             f"differently)")
     # The constructor steps once (_step_count 1); ReduceLROnPlateau does not.
-    stepped = (scheduler.last_epoch if kind is S.ReduceLROnPlateau
+    stepped = (scheduler.last_epoch - fresh_epoch if kind is S.ReduceLROnPlateau
                else getattr(scheduler, "_step_count", 1) - 1)
     if stepped > 0:
         raise ValueError(f"{kind.__name__} has already stepped {stepped} times: spec_from "
                          f"takes a freshly constructed scheduler, as the job starts at step 0 "
                          f"(to resume a run, use RemoteScheduler.load_state_dict)")
-    return make(scheduler)
+    # After the children's checks, which name a child that has stepped.
+    spec = make(scheduler)
+    # PyTorch's way to resume: a scheduler constructed with last_epoch=k
+    # starts at epoch k + 1. The job would start at step 0 all the same.
+    epoch = getattr(scheduler, "last_epoch", fresh_epoch)
+    if epoch != fresh_epoch:
+        raise ValueError(f"{kind.__name__} is at epoch {epoch - fresh_epoch} (constructed with "
+                         f"last_epoch={epoch - fresh_epoch - 1}): spec_from takes a scheduler "
+                         f"constructed with last_epoch=-1, as the job starts at step 0 (to resume "
+                         f"a run, use RemoteScheduler.load_state_dict)")
+    return spec
 
 
 def _first_leaf(scheduler):
@@ -322,6 +374,8 @@ class RemoteScheduler:
             rank = distributed[0] if distributed else 0
         if world_size is None:
             world_size = distributed[1] if distributed else 1
+        if isinstance(world_size, int) and world_size < 1:
+            raise ValueError(f"world_size must be at least 1, got {world_size}")
         self.rank, self.world_size = rank, world_size
         self._client = client if client is not None else Client(server, **client_options)
         self._owns_client = client is None
@@ -360,6 +414,8 @@ class RemoteScheduler:
         # A job resumed far into its run may no longer serve step 0; then
         # load_state_dict() gives the position.
         self._not_started: errors.OutOfRangeError | None = None
+        # Set by load_state_dict(): steps may be replayed (see _report).
+        self._resumed = self._warned_replay = False
         try:
             self._apply(self._schedule.step())
         except errors.OutOfRangeError as error:
@@ -375,7 +431,10 @@ class RemoteScheduler:
         ``weight``, e.g. its number of samples, counts in WEIGHTED_MEAN
         aggregation). It is reported, then step() waits until every rank has
         reported and the server has decided the next step. Metrics of
-        warm-up steps are not needed and not sent.
+        warm-up steps are not needed and not sent. After load_state_dict(),
+        a step this rank reported before it resumed keeps the metric reported
+        then (the server decides each step once), with a RuntimeWarning when
+        the new one differs.
         """
         if self._not_started is not None:
             raise errors.OutOfRangeError(
@@ -388,13 +447,33 @@ class RemoteScheduler:
             if self._metric_from is None:
                 raise TypeError(f"step(metrics): the schedule of job {self.job_id!r} "
                                 f"({self.spec.WhichOneof('kind')}) takes no metric; call step()")
+            value = float(metrics)
             if needs_metric:
-                self._schedule.report_metric(float(metrics), weight)
+                self._report(step, value, weight)
         elif needs_metric:
             raise TypeError(f"step(): step {step} of job {self.job_id!r} needs a metric, as "
                             f"ReduceLROnPlateau decides the next learning rate from it; "
                             f"call step(metrics)")
         self._apply(self._schedule.step())
+
+    def _report(self, step: int, value: float, weight: float) -> None:
+        """Reports this rank's metric of `step`. A run resumed from an
+        earlier checkpoint (load_state_dict()) replays steps that this rank
+        reported before it stopped, with metrics that need not be the same
+        to the last bit (another shuffle, another reduction order): the
+        report made then stands, as the server's decision from it does.
+        Outside a resumed run, a different report for the same rank and step
+        is an error (two processes with one rank, a job id used again)."""
+        try:
+            self._schedule.report_metric(value, weight)
+        except errors.AlreadyExistsError as error:
+            if not self._resumed:
+                raise
+            if not self._warned_replay:
+                self._warned_replay = True
+                warnings.warn(f"job {self.job_id!r}: rank {self.rank} reported step {step} before "
+                              f"the run resumed, with another metric; the metric reported then "
+                              f"stands ({error.details})", RuntimeWarning, stacklevel=3)
 
     def get_last_lr(self) -> list[float]:
         """The learning rate of each group at the current step."""
@@ -421,17 +500,29 @@ class RemoteScheduler:
         if state_dict.get("job_id") != self.job_id:
             raise ValueError(f"state_dict['job_id'] is {state_dict.get('job_id')!r}, not this "
                              f"scheduler's job {self.job_id!r}")
-        step = state_dict["last_epoch"]
-        if not isinstance(step, int) or step < 0:
-            raise ValueError(f"state_dict['last_epoch'] must be a step >= 0, got {step!r}")
+        given = state_dict["last_epoch"]
+        try:
+            # Any integer (a NumPy or 0-d tensor one too), not a bool.
+            step = operator.index(given) if not isinstance(given, bool) else None
+        except TypeError:
+            step = None
+        if step is None or step < 0:
+            raise ValueError(f"state_dict['last_epoch'] must be a step >= 0, got {given!r}")
+        # A failed load leaves the scheduler where it was.
+        position = self._schedule.current_step + 1
         self._schedule.seek(step)
-        rates = self._schedule.step()
-        expected = state_dict.get("_last_lr")
-        if expected is not None and list(expected) != rates.lrs:
-            raise ValueError(f"state_dict['_last_lr'] is {list(expected)}, but job "
-                             f"{self.job_id!r} has {rates.lrs} at step {step}: a state of "
-                             f"another job?")
+        try:
+            rates = self._schedule.step()
+            expected = state_dict.get("_last_lr")
+            if expected is not None and [float(x) for x in expected] != rates.lrs:
+                raise ValueError(f"state_dict['_last_lr'] is {list(expected)}, but job "
+                                 f"{self.job_id!r} has {rates.lrs} at step {step}: a state of "
+                                 f"another job?")
+        except BaseException:
+            self._schedule.seek(position)
+            raise
         self._not_started = None
+        self._resumed, self._warned_replay = True, False
         self._apply(rates)
 
     def close(self) -> None:

@@ -148,3 +148,78 @@ def test_adam_gets_beta1(server):
     scheduler.step()
     assert optimizer.param_groups[0]["betas"][1] == 0.99
     assert optimizer.param_groups[0]["betas"][0] == scheduler.get_last_momentum()[0] < 0.95
+
+
+def test_a_scheduler_constructed_to_resume_is_refused():
+    # PyTorch's way to resume is last_epoch=k; the job would start at step 0.
+    optimizer = optimizer_of()
+    optimizer.param_groups[0]["initial_lr"] = 0.1
+    with pytest.raises(ValueError, match=r"StepLR is at epoch 6 \(constructed with "
+                                         r"last_epoch=5\).*load_state_dict"):
+        lrsched.torch.spec_from(S.StepLR(optimizer, 3, last_epoch=5))
+    with pytest.raises(ValueError, match=r"SequentialLR is at epoch 5"):
+        lrsched.torch.spec_from(S.SequentialLR(
+            optimizer, [S.ConstantLR(optimizer), S.StepLR(optimizer, 3)], [3], last_epoch=4))
+    with pytest.raises(ValueError, match=r"StepLR is at epoch 8"):
+        lrsched.torch.spec_from(S.SequentialLR(
+            optimizer, [S.ConstantLR(optimizer), S.StepLR(optimizer, 3, last_epoch=7)], [3]))
+    # Fresh ones, a plateau after a warm-up included, are taken.
+    fresh = optimizer_of()
+    lrsched.torch.spec_from(S.SequentialLR(fresh, [S.LinearLR(fresh, 0.1, total_iters=5),
+                                                   S.ExponentialLR(fresh, 0.9),
+                                                   S.ReduceLROnPlateau(fresh)], [5, 9]))
+
+
+def test_nested_composites_are_refused():
+    optimizer = optimizer_of()
+    inner = S.SequentialLR(optimizer, [S.LinearLR(optimizer, 0.1, total_iters=10),
+                                       S.ConstantLR(optimizer, 0.3, 10)], milestones=[10])
+    outer = S.SequentialLR(optimizer, [inner, S.StepLR(optimizer, 3)], [40])
+    with pytest.raises(lrsched.torch.UnsupportedSchedulerError,
+                       match="a SequentialLR inside a SequentialLR"):
+        lrsched.torch.spec_from(outer)
+
+
+def test_one_cycle_with_a_frozen_group(server):
+    # max_lr 0 for a group: spec_from must not divide by its rates.
+    optimizer = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))]},
+                                 {"params": [torch.nn.Parameter(torch.zeros(1))]}],
+                                lr=0.1, momentum=0.9)
+    scheduler = S.OneCycleLR(optimizer, max_lr=[0.0, 0.1], total_steps=50)
+    spec = lrsched.torch.spec_from(scheduler)
+    assert spec.one_cycle_lr.div_factor == 25.0 and spec.one_cycle_lr.final_div_factor == 1e4
+
+
+def test_a_failed_load_state_dict_keeps_the_position(server):
+    import numpy
+
+    optimizer = optimizer_of()
+    scheduler = lrsched.torch.RemoteScheduler(optimizer, "failed-load", S.StepLR(optimizer, 2, 0.5),
+                                              server=server.target)
+    for _ in range(3):
+        scheduler.step()
+    with pytest.raises(ValueError, match=r"state_dict\['_last_lr'\]"):
+        scheduler.load_state_dict({"job_id": "failed-load", "last_epoch": 1, "_last_lr": [0.3]})
+    assert scheduler.last_epoch == 3
+    scheduler.step()
+    assert scheduler.last_epoch == 4 and scheduler.get_last_lr() == [0.025]
+    with pytest.raises(ValueError, match=r"must be a step >= 0, got True"):
+        scheduler.load_state_dict({"job_id": "failed-load", "last_epoch": True})
+    # What torch.load or NumPy hand back.
+    scheduler.load_state_dict({"job_id": "failed-load", "last_epoch": numpy.int64(2)})
+    assert scheduler.last_epoch == 2
+    scheduler.load_state_dict({"job_id": "failed-load", "last_epoch": torch.tensor(3)})
+    assert scheduler.last_epoch == 3 and optimizer.param_groups[0]["lr"] == 0.05
+
+
+def test_world_size_zero_and_a_step_that_waits_too_long(server):
+    with pytest.raises(ValueError, match="world_size must be at least 1, got 0"):
+        lrsched.torch.RemoteScheduler(optimizer_of(), "world-zero", {"step_lr": {"step_size": 3}},
+                                      server=server.target, world_size=0)
+    # Rank 1 never reports: the message says that a Step waits for the ranks.
+    scheduler = lrsched.torch.RemoteScheduler(optimizer_of(), "waits", {"reduce_lr_on_plateau": {}},
+                                              server=server.target, world_size=2,
+                                              give_up_after=1, step_wait=0.3)
+    with pytest.raises(lrsched.UnavailableError,
+                       match="a Step also waits while its step is undecided, until every rank"):
+        scheduler.step(0.5)

@@ -118,3 +118,43 @@ def test_a_state_of_another_job_is_refused(server):
         scheduler.load_state_dict({"job_id": "state-b", "last_epoch": 3, "_last_lr": [0.1]})
     with pytest.raises(ValueError, match=r"state_dict\['_last_lr'\]"):
         scheduler.load_state_dict({"job_id": "state-a", "last_epoch": 3, "_last_lr": [0.5]})
+
+
+def test_replaying_reported_steps_after_a_resume(server):
+    """A run resumed from an earlier checkpoint replays steps whose metrics
+    it reported before, recomputed with other last bits: the reports made
+    then and the server's decisions stand, and the replay goes on."""
+    metrics = [1.0 / (1 + t) if t < 5 else 0.5 for t in range(40)]
+
+    def plateau(optimizer):
+        return S.ReduceLROnPlateau(optimizer, patience=1, factor=0.5)
+
+    first = optimizer_of()
+    scheduler = lrsched.torch.RemoteScheduler(first, "replay", plateau(first),
+                                              server=server.target)
+    got = [values(first)]
+    for t in range(20):
+        scheduler.step(metrics[t])
+        got.append(values(first))
+        if t == 9:
+            saved = json.loads(json.dumps(scheduler.state_dict()))
+    scheduler.close()  # the process dies at step 20, its last checkpoint at 10
+
+    second = optimizer_of()
+    resumed = lrsched.torch.RemoteScheduler(second, "replay", plateau(second),
+                                            server=server.target, look_ahead=4)
+    resumed.load_state_dict(saved)
+    replayed = [values(second)]
+    with pytest.warns(RuntimeWarning, match="rank 0 reported step 10 before the run resumed"):
+        for t in range(10, 30):
+            resumed.step(metrics[t] + 1e-9)
+            replayed.append(values(second))
+    assert replayed[:11] == got[10:]
+    assert len({lr for lr, _ in got}) >= 3
+
+    # Without a resume, another metric for a reported step is an error (a
+    # job id used again, or two processes with one rank).
+    third = optimizer_of()
+    again = lrsched.torch.RemoteScheduler(third, "replay", plateau(third), server=server.target)
+    with pytest.raises(lrsched.AlreadyExistsError, match="rank 0 already reported"):
+        again.step(0.25)

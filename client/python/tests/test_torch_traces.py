@@ -21,6 +21,8 @@ import os
 import struct
 
 import pytest
+import torch
+from torch.optim import lr_scheduler as S
 
 import lrsched
 import lrsched.torch
@@ -140,3 +142,90 @@ def test_warmup_then_plateau_over_a_thousand_steps(server, traces_module):
     check(gen, server, "sequential_lr", case, steps)
     local = gen.run(spec, case["base_lrs"], steps, metrics)
     assert len(set(local["lrs"])) > 10, "the metrics should make the plateau reduce"
+
+
+# ---------------------------------------------------------------- constructions
+# The traces build every scheduler from a spec on SGD with momentum 0.9. These
+# are constructed as a training script would write them: Adam (beta1 cycled),
+# SGD without momentum, per-group lists, a group frozen with max_lr 0,
+# factors below 0.5, tensor metrics, composites whose children are not
+# metric-free leaves.
+
+def _params(n):
+    return [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(n)]
+
+
+def _sgd(lrs, momentum=0.9):
+    return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(_params(len(lrs)), lrs)],
+                           lr=lrs[0], momentum=momentum)
+
+
+def _adam(lrs):
+    return torch.optim.Adam([{"params": [p], "lr": lr} for p, lr in zip(_params(len(lrs)), lrs)],
+                            lr=lrs[0], betas=(0.9, 0.98))
+
+
+_L3 = [0.1, 0.03, 0.7]
+_N = 1000
+_NOISY = [round(1.0 / (1 + 0.01 * t) + 0.04 * math.sin(1.3 * t), 6) for t in range(_N)]
+_RISING = [round(0.01 * t + 0.5 * math.sin(0.9 * t), 6) for t in range(_N)]
+
+CONSTRUCTIONS = {
+    "one_cycle_adam_three_phase_linear": (lambda: _adam(_L3), lambda o: S.OneCycleLR(
+        o, max_lr=[0.2, 0.0, 1.0], total_steps=_N, three_phase=True, anneal_strategy="linear",
+        base_momentum=[0.8, 0.85, 0.7], max_momentum=0.95, div_factor=7.3,
+        final_div_factor=333.0, pct_start=0.37), None),
+    "one_cycle_small_factors": (lambda: _sgd(_L3, momentum=0.0), lambda o: S.OneCycleLR(
+        o, max_lr=0.1, total_steps=_N, div_factor=0.3, final_div_factor=0.4), None),
+    "cyclic_exp_range_sgd_without_momentum": (lambda: _sgd(_L3, momentum=0.0), lambda o: S.CyclicLR(
+        o, base_lr=(0.001, 0.002, 0.003), max_lr=[0.1, 0.2, 0.05], step_size_up=100 / 3,
+        step_size_down=200 / 7, mode="exp_range", gamma=0.9993,
+        base_momentum=[0.7, 0.75, 0.8], max_momentum=0.99), None),
+    "sequential_three_cyclic_middle": (lambda: _sgd(_L3), lambda o: S.SequentialLR(
+        o, [S.LinearLR(o, start_factor=0.1, total_iters=20),
+            S.CyclicLR(o, 0.001, 0.05, step_size_up=25, mode="triangular2"),
+            S.ExponentialLR(o, 0.998)], milestones=[20, 500]), None),
+    "chained_one_cycle_second_adam": (lambda: _adam(_L3), lambda o: S.ChainedScheduler(
+        [S.ExponentialLR(o, 0.999), S.OneCycleLR(o, [0.2, 0.1, 0.3], total_steps=_N)]), None),
+    "warm_restarts_then_polynomial": (lambda: _adam(_L3), lambda o: S.SequentialLR(
+        o, [S.CosineAnnealingWarmRestarts(o, 7, 3, 1e-4), S.PolynomialLR(o, 600, 2.7)],
+        milestones=[150]), None),
+    "plateau_max_abs_cooldown": (lambda: _sgd(_L3), lambda o: S.ReduceLROnPlateau(
+        o, mode="max", threshold_mode="abs", threshold=0.05, cooldown=4, patience=3,
+        factor=0.6, min_lr=[1e-3, 1e-4, 0.05], eps=1e-3),
+        [torch.tensor(m, dtype=torch.float32) for m in _RISING]),
+    "plateau_adam_min_lr_tuple": (lambda: _adam(_L3), lambda o: S.ReduceLROnPlateau(
+        o, patience=0, factor=0.9, min_lr=(0.0, 1e-6, 0.1), eps=1e-4, threshold=0.01),
+        _NOISY),
+}
+
+
+def _values(optimizer):
+    out = []
+    for group in optimizer.param_groups:
+        out.append(group["lr"])
+        out.append(group["betas"][0] if "betas" in group else group["momentum"])
+    return bits(out)
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTIONS))
+def test_constructions_beyond_the_traces(name, server):
+    make_optimizer, make_scheduler, metrics = CONSTRUCTIONS[name]
+    local_optimizer = make_optimizer()
+    local = make_scheduler(local_optimizer)
+    want = [_values(local_optimizer)]
+    for t in range(_N):
+        local.step(*([metrics[t]] if metrics else []))
+        want.append(_values(local_optimizer))
+    optimizer = make_optimizer()
+    remote = lrsched.torch.RemoteScheduler(optimizer, f"construction.{name}",
+                                           make_scheduler(optimizer), server=server.target)
+    got = [_values(optimizer)]
+    for t in range(_N):
+        remote.step(*([metrics[t]] if metrics else []))
+        got.append(_values(optimizer))
+        assert remote.get_last_lr() == [g["lr"] for g in optimizer.param_groups]
+    remote.close()
+    for step, (a, b) in enumerate(zip(got, want)):
+        assert a == b, f"{name}: step {step}: remote {a}, PyTorch {b}"
+    assert len({tuple(v) for v in want}) > 5
