@@ -9,9 +9,10 @@
 - :mod:`lrsched.v1`: the generated messages and stubs.
 """
 
-from lrsched.client import Client, service_config_json, to_spec
+from lrsched.client import Client, read_token_file, service_config_json, to_spec
 from lrsched.errors import (AlreadyExistsError, Error, FailedPreconditionError,
-                            InvalidArgumentError, NotFoundError, OutOfRangeError, RpcError,
+                            InvalidArgumentError, NotFoundError, OutOfRangeError,
+                            PermissionDeniedError, RpcError, UnauthenticatedError,
                             UnavailableError)
 from lrsched.worker_schedule import StepRates, WorkerSchedule
 
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError", "Client", "Error", "FailedPreconditionError", "InvalidArgumentError",
-    "NotFoundError", "OutOfRangeError", "RpcError", "StepRates", "UnavailableError",
-    "WorkerSchedule", "service_config_json", "to_spec",
+    "NotFoundError", "OutOfRangeError", "PermissionDeniedError", "RpcError", "StepRates",
+    "UnauthenticatedError", "UnavailableError",
+    "WorkerSchedule", "read_token_file", "service_config_json", "to_spec",
 ]

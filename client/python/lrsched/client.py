@@ -66,6 +66,17 @@ def service_config_json(max_attempts: int = 5, initial_backoff: float = 0.1,
     }]})
 
 
+def read_token_file(path: str) -> str:
+    """The bearer token in ``path`` (surrounding white space dropped), as a
+    Kubernetes Secret mounts it: keep tokens in files, not in code or on
+    command lines."""
+    with open(path, encoding="utf-8") as file:
+        token = file.read().strip()
+    if not token:
+        raise ValueError(f"token file {path} is empty")
+    return token
+
+
 def to_spec(spec: Any) -> spec_pb2.SchedulerSpec:
     """A SchedulerSpec from a message, a dict or a JSON string in proto3's
     JSON form (e.g. ``{"step_lr": {"step_size": 30}}``)."""
@@ -87,7 +98,11 @@ class Client:
 
     Args:
         target: "host:port" of the server.
-        credentials: None for plaintext, else grpc.ssl_channel_credentials(...).
+        credentials: None for plaintext, else grpc.ssl_channel_credentials(...)
+            (with the client's certificate and key for mutual TLS).
+        token: the caller's bearer token, sent with every call as
+            ``authorization: Bearer TOKEN`` (a server with --auth_tokens_file
+            requires one, or a client certificate); see read_token_file.
         tls_server_name: with TLS, the name to verify in the server's
             certificate when it is not the target's host.
         call_timeout: seconds each attempt of a call but Step may take.
@@ -104,7 +119,7 @@ class Client:
 
     def __init__(self, target: str = "localhost:50051", *,
                  credentials: grpc.ChannelCredentials | None = None,
-                 tls_server_name: str | None = None, call_timeout: float = 10.0,
+                 token: str | None = None, tls_server_name: str | None = None, call_timeout: float = 10.0,
                  step_wait: float = 30.0, max_attempts: int = 5, initial_backoff: float = 0.1,
                  max_backoff: float = 2.0, give_up_after: float = 300.0,
                  channel_options: list[tuple[str, Any]] | None = None):
@@ -112,6 +127,7 @@ class Client:
         self.call_timeout = call_timeout
         self.step_wait = step_wait
         self.give_up_after = give_up_after
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
         options = [
             ("grpc.enable_retries", 1),
             ("grpc.service_config",
@@ -163,7 +179,7 @@ class Client:
                 # wait_for_ready: wait for the channel to (re)connect rather
                 # than failing at once while the server restarts.
                 return rpc(request, timeout=max(min(timeout, remaining), 0.001),
-                           wait_for_ready=True)
+                           metadata=self._metadata, wait_for_ready=True)
             except grpc.RpcError as error:
                 code = error.code()
                 transient = code in _TRANSIENT_ALWAYS or (
@@ -251,7 +267,8 @@ class Client:
         the sequence after the last event received. ``timeout`` (None: no
         deadline) bounds the whole stream."""
         request = service_pb2.WatchJobRequest(job_id=job_id, from_sequence=from_sequence)
-        stream = self._stub.WatchJob(request, timeout=timeout, wait_for_ready=True)
+        stream = self._stub.WatchJob(request, timeout=timeout, metadata=self._metadata,
+                                     wait_for_ready=True)
         try:
             for event in stream:
                 yield event

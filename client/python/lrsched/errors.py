@@ -57,6 +57,16 @@ class OutOfRangeError(RpcError, IndexError):
     schedule's last step."""
 
 
+class UnauthenticatedError(RpcError, PermissionError):
+    """UNAUTHENTICATED: no credentials, or ones the server does not know
+    (Client's ``token``, or a client certificate)."""
+
+
+class PermissionDeniedError(RpcError, PermissionError):
+    """PERMISSION_DENIED: the caller's role may not make the call, or the job
+    is outside its job-id prefix (the message says which)."""
+
+
 class UnavailableError(RpcError, ConnectionError):
     """The server could not be reached, or kept failing transiently
     (UNAVAILABLE, or CANCELLED/DEADLINE_EXCEEDED on an idempotent call),
@@ -85,6 +95,8 @@ _BY_CODE = {
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
     grpc.StatusCode.OUT_OF_RANGE: OutOfRangeError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
 }
 
 

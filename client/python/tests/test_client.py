@@ -160,3 +160,35 @@ def test_prefetch_gives_the_same_values_and_ends_with_the_schedule(server):
     # ... and stepping there raises the server's error.
     with pytest.raises(lrsched.OutOfRangeError, match="ends at step 2500"):
         schedule.step()
+
+
+def test_a_token_from_a_file_reaches_a_server_that_requires_one(tmp_path):
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text("callers:\n"
+                      "  - {name: dashboard, role: viewer, token: viewer-token-0123456789}\n"
+                      "  - {name: team-a, role: worker, job_prefix: a-,"
+                      " token: worker-token-0123456789}\n")
+    (tmp_path / "viewer.token").write_text("viewer-token-0123456789\n")
+    server = ServerProcess(str(tmp_path), f"--auth_tokens_file={tokens}").start()
+    try:
+        with pytest.raises(lrsched.UnauthenticatedError, match="no credentials"):
+            lrsched.Client(server.target, give_up_after=5).list_jobs()
+        viewer = lrsched.Client(server.target,
+                                token=lrsched.read_token_file(str(tmp_path / "viewer.token")))
+        assert len(viewer.list_jobs().jobs) == 0
+        with pytest.raises(lrsched.PermissionDeniedError, match="role viewer"):
+            viewer.create_job(job_id="a-x", spec={"step_lr": {"step_size": 2}}, base_lrs=[0.1])
+        # The drop-in passes the token through to its client.
+        import torch  # pylint: disable=import-outside-toplevel
+        from lrsched.torch import RemoteScheduler  # pylint: disable=import-outside-toplevel
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        scheduler = RemoteScheduler(optimizer, "a-x", {"step_lr": {"step_size": 2}},
+                                    server=server.target, token="worker-token-0123456789")
+        scheduler.step()
+        scheduler.step()
+        assert scheduler.get_last_lr() == [0.1 * 0.1]
+        with pytest.raises(lrsched.PermissionDeniedError, match="starts with 'a-'"):
+            RemoteScheduler(optimizer, "b-x", {"step_lr": {"step_size": 2}},
+                            server=server.target, token="worker-token-0123456789")
+    finally:
+        server.stop()
