@@ -1,7 +1,9 @@
 // lrsched-server: flags (each also from an LRSCHED_* environment variable) to
 // ServerOptions; SIGTERM, SIGINT or SIGQUIT to a graceful shutdown (SIGHUP,
 // SIGUSR1 and SIGUSR2 are logged and ignored).
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -74,6 +76,19 @@ ABSL_FLAG(std::string, sync, "full",
           "normal: it survives a crash of the server but maybe not of the machine, for more "
           "speed. Env LRSCHED_SYNC.");
 ABSL_FLAG(int64_t, max_jobs, 100000, "Most jobs the server holds. Env LRSCHED_MAX_JOBS.");
+ABSL_FLAG(int64_t, max_receive_message_bytes, 4 << 20,
+          "The largest request the server reads; larger ones are RESOURCE_EXHAUSTED before "
+          "they are parsed. Env LRSCHED_MAX_RECEIVE_MESSAGE_BYTES.");
+ABSL_FLAG(int64_t, max_concurrent_streams, 10000,
+          "Calls in flight on one connection (HTTP/2); a client queues the ones past it. Env "
+          "LRSCHED_MAX_CONCURRENT_STREAMS.");
+ABSL_FLAG(int64_t, max_watch_streams_per_caller, 100,
+          "WatchJob streams one caller (a name of --auth_tokens_file, else a client host) may "
+          "have open; more are RESOURCE_EXHAUSTED. 0: no limit. Env "
+          "LRSCHED_MAX_WATCH_STREAMS_PER_CALLER.");
+ABSL_FLAG(int64_t, max_jobs_per_caller, 10000,
+          "Jobs a caller of --auth_tokens_file with a job_prefix may hold under it; CreateJob "
+          "past it is RESOURCE_EXHAUSTED. 0: no limit. Env LRSCHED_MAX_JOBS_PER_CALLER.");
 ABSL_FLAG(int64_t, memory_budget, 0,
           "Bytes that jobs (each for its largest size: its full history window) and previews "
           "in flight may take together; beyond it CreateJob and PreviewSchedule are "
@@ -110,9 +125,12 @@ namespace {
 bool ApplyEnvironment() {
   for (const char* name :
        {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "tls_refresh_interval",
-        "auth_tokens_file", "health_listen", "store", "etcd_call_timeout", "etcd_give_up_after", "advertise", "lease_ttl",
-        "state", "sync", "max_jobs", "history_window", "handed_out_chunk",
-        "drain_timeout", "log_level", "log_format", "metrics_listen", "metrics_per_job"}) {
+        "auth_tokens_file", "health_listen", "state", "store", "etcd_call_timeout",
+        "etcd_give_up_after", "advertise", "lease_ttl", "sync", "max_jobs",
+        "max_receive_message_bytes", "max_concurrent_streams", "max_watch_streams_per_caller",
+        "max_jobs_per_caller", "memory_budget", "max_answer_bytes", "history_window",
+        "handed_out_chunk", "drain_timeout", "log_level", "metrics_listen", "metrics_per_job",
+        "log_format"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -211,6 +229,13 @@ int main(int argc, char** argv) {
   options.store.full_sync = sync == "full";
   options.max_jobs = static_cast<size_t>(std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs), 0));
   options.max_answer_bytes = std::max<int64_t>(absl::GetFlag(FLAGS_max_answer_bytes), 1024);
+  options.max_receive_message_bytes = static_cast<int>(
+      std::clamp<int64_t>(absl::GetFlag(FLAGS_max_receive_message_bytes), 1024, INT32_MAX));
+  options.max_concurrent_streams = static_cast<int>(
+      std::clamp<int64_t>(absl::GetFlag(FLAGS_max_concurrent_streams), 1, INT32_MAX));
+  options.max_watch_streams_per_caller =
+      std::max<int64_t>(absl::GetFlag(FLAGS_max_watch_streams_per_caller), 0);
+  options.max_jobs_per_caller = std::max<int64_t>(absl::GetFlag(FLAGS_max_jobs_per_caller), 0);
   options.memory_budget = std::max<int64_t>(absl::GetFlag(FLAGS_memory_budget), 0);
   options.job.history_window = std::max<int64_t>(absl::GetFlag(FLAGS_history_window), 1);
   options.job.handed_out_chunk = std::max<int64_t>(absl::GetFlag(FLAGS_handed_out_chunk), 1);

@@ -10,8 +10,11 @@ namespace {
 constexpr size_t kBatch = 64;
 }  // namespace
 
-JobWatcher::JobWatcher(std::shared_ptr<Job> job, int64_t from_sequence)
-    : job_(std::move(job)), next_sequence_(std::max<int64_t>(from_sequence, 1)) {
+JobWatcher::JobWatcher(std::shared_ptr<Job> job, int64_t from_sequence,
+                       std::function<void()> on_done)
+    : job_(std::move(job)),
+      on_done_(std::move(on_done)),
+      next_sequence_(std::max<int64_t>(from_sequence, 1)) {
   Next();
 }
 

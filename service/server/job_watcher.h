@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,12 +22,16 @@ namespace lrsched {
 
 class JobWatcher final : public grpc::ServerWriteReactor<v1::JobEvent> {
  public:
-  // Starts sending at once; deletes itself when done.
-  JobWatcher(std::shared_ptr<Job> job, int64_t from_sequence);
+  // Starts sending at once; deletes itself when done, after `on_done`.
+  JobWatcher(std::shared_ptr<Job> job, int64_t from_sequence,
+             std::function<void()> on_done = nullptr);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (on_done_) on_done_();
+    delete this;
+  }
 
  private:
   // Writes the next event, or waits for one, or finishes.
@@ -34,6 +39,7 @@ class JobWatcher final : public grpc::ServerWriteReactor<v1::JobEvent> {
   void FinishOnce(const grpc::Status& status);
 
   const std::shared_ptr<Job> job_;
+  const std::function<void()> on_done_;
   int64_t next_sequence_;
   bool started_ = false;
   bool ended_ = false;

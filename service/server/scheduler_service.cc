@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/arena.h"
 #include "proto/status_conversion.h"
@@ -86,6 +87,17 @@ absl::StatusOr<Caller> SchedulerServiceImpl::Allowed(grpc::CallbackServerContext
   return access_->Check(*context, rpc, job_id);
 }
 
+std::string SchedulerServiceImpl::CallerKey(const grpc::CallbackServerContext& context,
+                                           const Caller& caller) const {
+  if (access_ != nullptr) return caller.name;
+  // ipv4:HOST:PORT or ipv6:[HOST]:PORT: one caller per host, whatever its
+  // connections.
+  std::string peer = context.peer();
+  const size_t port = peer.rfind(':');
+  if (port != std::string::npos && port > peer.find(':')) peer.resize(port);
+  return peer;
+}
+
 void SchedulerServiceImpl::Describe(const Job& job, v1::JobView view, v1::Job* out,
                                    int64_t history_before_step) const {
   job.ToProto(view, out, history_before_step);
@@ -95,10 +107,20 @@ void SchedulerServiceImpl::Describe(const Job& job, v1::JobView view, v1::Job* o
 grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerContext* context,
                                                           const v1::CreateJobRequest* request,
                                                           v1::Job* response) {
-  if (auto allowed = Allowed(context, Rpc::kCreateJob, request->job_id()); !allowed.ok()) {
-    return Finish(context, allowed.status());
-  }
+  auto allowed = Allowed(context, Rpc::kCreateJob, request->job_id());
+  if (!allowed.ok()) return Finish(context, allowed.status());
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  const std::string& prefix = allowed->job_prefix;
+  if (max_jobs_per_caller_ > 0 && !prefix.empty() && !registry_.Find(request->job_id()).ok()) {
+    bool more = false;
+    const size_t held =
+        ListUnder(prefix, "", static_cast<size_t>(max_jobs_per_caller_), &more).size();
+    if (static_cast<int64_t>(held) >= max_jobs_per_caller_) {
+      return Finish(context, absl::ResourceExhaustedError(absl::StrCat(
+                                 allowed->name, " holds ", held, " jobs under '", prefix,
+                                 "', its limit (--max_jobs_per_caller); delete one first")));
+    }
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
   registry_.Create(*request,
@@ -296,10 +318,21 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::SetWorldSize(
 
 grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(
     grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
-  absl::Status status = Allowed(context, Rpc::kWatchJob, request->job_id()).status();
+  auto allowed = Allowed(context, Rpc::kWatchJob, request->job_id());
+  absl::Status status = allowed.status();
   if (status.ok()) status = Validate(*request);
   absl::StatusOr<std::shared_ptr<Job>> job =
       status.ok() ? registry_.Find(request->job_id()) : status;
+  std::string caller;
+  if (job.ok()) {
+    caller = CallerKey(*context, *allowed);
+    if (!watch_streams_.TryAcquire(caller)) {
+      job = absl::ResourceExhaustedError(
+          absl::StrCat(caller, " has ", watch_streams_.limit(),
+                       " WatchJob streams open, its limit (--max_watch_streams_per_caller); "
+                       "close one first"));
+    }
+  }
   if (!job.ok()) {
     // A reactor that finishes at once with the error.
     class Failed final : public grpc::ServerWriteReactor<v1::JobEvent> {
@@ -309,7 +342,8 @@ grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(
     };
     return new Failed(job.status());
   }
-  return new JobWatcher(*std::move(job), request->from_sequence());
+  return new JobWatcher(*std::move(job), request->from_sequence(),
+                        [this, caller] { watch_streams_.Release(caller); });
 }
 
 grpc::ServerUnaryReactor* SchedulerServiceImpl::PreviewSchedule(

@@ -15,10 +15,20 @@
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/common/memory_budget.h"
 #include "service/server/access_control.h"
+#include "service/server/caller_quota.h"
 #include "service/server/job_registry.h"
 #include "service/server/waiting_calls.h"
 
 namespace lrsched {
+
+// What one caller may take: a caller is a name of access control's, or the
+// peer's address without access control. 0: no limit.
+struct CallerLimits {
+  // WatchJob streams open at once.
+  int64_t max_watch_streams_per_caller = 0;
+  // Jobs under the job-id prefix of a caller that has one.
+  int64_t max_jobs_per_caller = 0;
+};
 
 class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService {
  public:
@@ -28,12 +38,15 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   // `access` (may be null: every call allowed) checks each call's caller
   // first.
   SchedulerServiceImpl(JobRegistry& registry, int64_t max_answer_bytes, MemoryBudget& budget,
-                       std::string served_by = "", const AccessControl* access = nullptr)
+                       std::string served_by = "", const AccessControl* access = nullptr,
+                       CallerLimits limits = {})
       : registry_(registry),
         max_answer_bytes_(max_answer_bytes),
         budget_(budget),
         served_by_(std::move(served_by)),
-        access_(access) {
+        access_(access),
+        max_jobs_per_caller_(limits.max_jobs_per_caller),
+        watch_streams_(limits.max_watch_streams_per_caller) {
     SetMessageAllocatorFor_PreviewSchedule(&preview_messages_);
   }
 
@@ -86,6 +99,9 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   absl::StatusOr<Caller> Allowed(grpc::CallbackServerContext* context, Rpc rpc,
                                  absl::string_view job_id) const;
 
+  // Who the caller of `context` is, for the limits per caller.
+  std::string CallerKey(const grpc::CallbackServerContext& context, const Caller& caller) const;
+
   // As JobRegistry::List, of the jobs whose id starts with `prefix` only.
   std::vector<JobRegistry::Listed> ListUnder(absl::string_view prefix, absl::string_view after,
                                              size_t limit, bool* more) const;
@@ -99,6 +115,8 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   MemoryBudget& budget_;
   const std::string served_by_;
   const AccessControl* const access_;
+  const int64_t max_jobs_per_caller_;
+  CallerQuota watch_streams_;
   WaitingCalls waiting_calls_;
   ArenaMessages preview_messages_;
 };

@@ -33,7 +33,8 @@ Server::Server(const ServerOptions& options, std::unique_ptr<EventStore> store)
       memory_budget_(options.memory_budget > 0 ? options.memory_budget : DefaultMemoryBudget()),
       registry_(options.max_jobs, options.job, store_.get(), &memory_budget_),
       service_(registry_, options.max_answer_bytes, memory_budget_, options.served_by,
-               access_control_.get()) {}
+               access_control_.get(),
+               CallerLimits{options.max_watch_streams_per_caller, options.max_jobs_per_caller}) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   StoreAddress address;
@@ -88,6 +89,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // gRPC sets SO_REUSEPORT by default on Linux, which lets a second server
   // bind the same port and take half of the connections: it must fail.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options.share_port ? 1 : 0);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   builder.AddListeningPort(
       options.listen,
       options.credentials ? options.credentials : grpc::InsecureServerCredentials(),

@@ -52,6 +52,15 @@ struct ServerOptions {
   // replica changes role. Off otherwise: a second server on a port must fail.
   bool share_port = false;
   size_t max_jobs = 100'000;
+  // The largest request message the server reads; a larger one ends with
+  // RESOURCE_EXHAUSTED before it is parsed (gRPC's limit; its default).
+  int max_receive_message_bytes = 4 << 20;
+  // Calls in flight on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
+  // a client queues the ones past it.
+  int max_concurrent_streams = 10'000;
+  // Per caller (CallerLimits); 0: no limit.
+  int64_t max_watch_streams_per_caller = 100;
+  int64_t max_jobs_per_caller = 10'000;
   // The largest PreviewSchedule answer the server builds; a longer preview is
   // refused before it is computed (RESOURCE_EXHAUSTED).
   int64_t max_answer_bytes = int64_t{64} << 20;
