@@ -75,15 +75,16 @@ ProcessStats ReadProcessStats(pid_t pid) {
   return stats;
 }
 
-std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(const std::string& target,
-                                                         int connections) {
+std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(
+    const std::string& target, int connections,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < connections; ++i) {
     grpc::ChannelArguments arguments;
     // Channels with the same arguments share one connection.
     arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    channels.push_back(
-        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments));
+    channels.push_back(grpc::CreateCustomChannel(target, credentials, arguments));
   }
   return channels;
 }

@@ -47,9 +47,11 @@ struct ProcessStats {
 };
 ProcessStats ReadProcessStats(pid_t pid);
 
-// `connections` channels to `target`, each its own TCP connection.
-std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(const std::string& target,
-                                                         int connections);
+// `connections` channels to `target`, each its own TCP connection;
+// plaintext unless `credentials`.
+std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(
+    const std::string& target, int connections,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 struct LoadResult {
   int64_t calls = 0;   // completed while measuring

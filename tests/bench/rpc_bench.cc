@@ -11,7 +11,9 @@
 //
 // With --etcd_members=N, a second server on an etcd store of N members
 // (started by the bench) runs every scenario too, right after the first's,
-// and the table gives both and their ratio.
+// and the table gives both and their ratio. With --tls_certs=DIR
+// (tests/testing/make_certs.sh DIR), the same with a server serving TLS and
+// one serving TLS that requires a bearer token on every call.
 //
 // Scenarios:
 //   health             grpc.health.v1.Health/Check, service ""
@@ -27,6 +29,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +73,10 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "Measured load, per scenar
 ABSL_FLAG(int, runs, 3, "Runs of every scenario; the table gives medians.");
 ABSL_FLAG(std::string, h2load, "", "h2load binary: cross-check health and step_decided.");
 ABSL_FLAG(int, h2load_requests, 200000, "Requests per h2load run.");
+ABSL_FLAG(std::string, tls_certs, "",
+          "A directory of tests/testing/make_certs.sh: also run every scenario on a server "
+          "serving TLS (its server.pem), and on one serving TLS that requires a token "
+          "(--auth_tokens_file); empty: plaintext only.");
 ABSL_FLAG(int, etcd_members, 0,
           "Also run every scenario on a server whose store is etcd with this many members "
           "(Debian's /usr/bin/etcd, started here); 0: SQLite only.");
@@ -102,17 +110,22 @@ struct Slot {
   int64_t counter = 0;
   std::mt19937_64 random;
 
-  grpc::ClientContext* NewContext() {
+  grpc::ClientContext* NewContext(const std::string& token) {
     context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
     return context.get();
   }
 };
 
 class Bench {
  public:
-  Bench(const std::string& target, pid_t server, int run)
-      : server_(server), run_(run), channels_(OpenChannels(target, absl::GetFlag(FLAGS_connections))) {
+  Bench(const std::string& target, pid_t server, int run,
+        std::shared_ptr<grpc::ChannelCredentials> credentials, std::string token)
+      : server_(server),
+        run_(run),
+        token_(std::move(token)),
+        channels_(OpenChannels(target, absl::GetFlag(FLAGS_connections), credentials)) {
     for (const auto& channel : channels_) {
       stubs_.push_back(v1::SchedulerService::NewStub(channel));
       health_stubs_.push_back(Health::NewStub(channel));
@@ -141,6 +154,9 @@ class Bench {
 
  private:
   v1::SchedulerService::Stub& Stub(int slot) { return *stubs_[slot % stubs_.size()]; }
+  void Authorize(grpc::ClientContext* context) const {
+    if (!token_.empty()) context->AddMetadata("authorization", "Bearer " + token_);
+  }
   int slots() const { return absl::GetFlag(FLAGS_concurrency); }
   std::string JobId(const std::string& prefix, int job) const {
     return absl::StrCat(prefix, "-", run_, "-", job);
@@ -157,6 +173,7 @@ class Bench {
     request.set_job_id(id);
     request.set_world_size(world_size);
     grpc::ClientContext context;
+    Authorize(&context);
     v1::Job job;
     const grpc::Status status = stubs_[0]->CreateJob(&context, request, &job);
     if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
@@ -171,6 +188,7 @@ class Bench {
       Create(JobId(prefix, j), R"({"cosine_annealing_lr": {"t_max": 100000}})",
              absl::GetFlag(FLAGS_workers));
       grpc::ClientContext context;
+      Authorize(&context);
       v1::StepRequest request;
       request.set_job_id(JobId(prefix, j));
       request.set_look_ahead(kHandedOut - 1);
@@ -185,7 +203,7 @@ class Bench {
     return Load([&](int slot, std::function<void(const grpc::Status&)> done) {
       auto& call = calls[slot];
       health_stubs_[slot % health_stubs_.size()]->async()->Check(
-          call.NewContext(), &call.request, &call.response, std::move(done));
+          call.NewContext(token_), &call.request, &call.response, std::move(done));
     });
   }
 
@@ -204,7 +222,7 @@ class Bench {
       auto& call = calls[slot];
       // Steps whose look-ahead stays within the handed-out ones.
       call.request.set_step(static_cast<int64_t>(call.random() % (kHandedOut - look_ahead)));
-      Stub(slot).async()->Step(call.NewContext(), &call.request, &call.response, std::move(done));
+      Stub(slot).async()->Step(call.NewContext(token_), &call.request, &call.response, std::move(done));
     });
   }
 
@@ -223,7 +241,7 @@ class Bench {
       call.request.set_step(call.counter);
       call.request.set_value(1.0 / static_cast<double>(1 + call.counter % 50));
       ++call.counter;
-      Stub(slot).async()->ReportMetric(call.NewContext(), &call.request, &call.response,
+      Stub(slot).async()->ReportMetric(call.NewContext(token_), &call.request, &call.response,
                                        std::move(done));
     });
   }
@@ -238,7 +256,7 @@ class Bench {
     return Load([&](int slot, std::function<void(const grpc::Status&)> done) {
       auto& call = calls[slot];
       call.request.set_job_id(absl::StrCat("created-", run_, "-", slot, "-", call.counter++));
-      Stub(slot).async()->CreateJob(call.NewContext(), &call.request, &call.response,
+      Stub(slot).async()->CreateJob(call.NewContext(token_), &call.request, &call.response,
                                     std::move(done));
     });
   }
@@ -262,7 +280,7 @@ class Bench {
       call.request.set_job_id(JobId("parked", i / per_job));
       call.request.set_rank(i % 2);
       call.request.set_step(1);
-      Stub(i).async()->Step(call.NewContext(), &call.request, &call.response,
+      Stub(i).async()->Step(call.NewContext(token_), &call.request, &call.response,
                             [&](grpc::Status status) {
                               if (status.ok()) answered_ok.fetch_add(1);
                               answered.DecrementCount();
@@ -271,6 +289,7 @@ class Bench {
     // Wait until the server holds them all.
     for (int j = 0, seen = 0; seen < parked;) {
       grpc::ClientContext context;
+      Authorize(&context);
       v1::GetJobRequest request;
       request.set_job_id(JobId("parked", j));
       v1::Job job;
@@ -291,6 +310,7 @@ class Bench {
     for (int j = 0; j < jobs; ++j) {
       for (int rank = 0; rank < 2; ++rank) {
         grpc::ClientContext context;
+        Authorize(&context);
         auto request = FromJson<v1::ReportMetricRequest>(R"({"step": 0, "value": 1.0})");
         request.set_job_id(JobId("parked", j));
         request.set_rank(rank);
@@ -312,6 +332,8 @@ class Bench {
  private:
   pid_t server_;
   int run_;
+  // Sent with every call (a server with --auth_tokens_file); none when empty.
+  const std::string token_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::SchedulerService::Stub>> stubs_;
   std::vector<std::unique_ptr<Health::Stub>> health_stubs_;
@@ -414,11 +436,43 @@ int main(int argc, char** argv) {
     std::string label;  // appended to the scenario's name
     std::string address;
     pid_t pid;
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    std::string token;
   };
-  std::vector<Target> targets = {{"", server.target(), server.pid()}};
+  std::vector<Target> targets = {{"", server.target(), server.pid(), nullptr, ""}};
   if (etcd_server != nullptr) {
     targets.push_back({absl::StrCat(" (etcd x", absl::GetFlag(FLAGS_etcd_members), ")"),
-                       etcd_server->target(), etcd_server->pid()});
+                       etcd_server->target(), etcd_server->pid(), nullptr, ""});
+  }
+  // The same server serving TLS, and TLS with a token per call.
+  std::unique_ptr<BenchServer> tls_server, token_server;
+  const std::string certs = absl::GetFlag(FLAGS_tls_certs);
+  if (!certs.empty()) {
+    std::vector<std::string> tls_flags = flags;
+    tls_flags.push_back(absl::StrCat("--tls_cert_file=", certs, "/server.pem"));
+    tls_flags.push_back(absl::StrCat("--tls_key_file=", certs, "/server.key"));
+    tls_server = std::make_unique<BenchServer>(absl::GetFlag(FLAGS_server), tls_flags);
+    constexpr char kToken[] = "bench-operator-token-0123456789";
+    const std::string tokens_file = absl::StrCat(certs, "/bench-tokens.yaml");
+    std::FILE* out = std::fopen(tokens_file.c_str(), "w");
+    if (out == nullptr) Die("cannot write " + tokens_file);
+    std::fprintf(out,
+                 "callers:\n  - {name: bench, role: operator, token: %s}\n"
+                 "  - {name: other-1, role: worker, token: other-token-1-0123456789}\n"
+                 "  - {name: other-2, role: viewer, token: other-token-2-0123456789}\n",
+                 kToken);
+    std::fclose(out);
+    tls_flags.push_back("--auth_tokens_file=" + tokens_file);
+    token_server = std::make_unique<BenchServer>(absl::GetFlag(FLAGS_server), tls_flags);
+    grpc::SslCredentialsOptions roots;
+    std::ifstream ca(absl::StrCat(certs, "/ca.pem"));
+    std::stringstream pem;
+    pem << ca.rdbuf();
+    roots.pem_root_certs = pem.str();
+    const auto credentials = grpc::SslCredentials(roots);
+    targets.push_back({" (TLS)", tls_server->target(), tls_server->pid(), credentials, ""});
+    targets.push_back(
+        {" (TLS + token)", token_server->target(), token_server->pid(), credentials, kToken});
   }
 
   std::vector<std::string> scenarios = {"health"};
@@ -445,13 +499,14 @@ int main(int argc, char** argv) {
   for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
     for (const Target& on : targets) {
       const std::string& target = on.address;
-      Bench bench(target, on.pid, run);
+      Bench bench(target, on.pid, run, on.credentials, on.token);
       double floor = 0;
       for (const std::string& scenario : scenarios) {
         LoadResult result;
         if (absl::StartsWith(scenario, "h2load")) {
           const bool step = absl::EndsWith(scenario, "step_decided");
           const std::string body = step ? bench.StepBody() : bench.HealthBody();
+          if (on.credentials != nullptr) continue;  // h2load speaks plaintext here
           if (step) CheckStepBody(target, body);
           const H2loadResult h =
               RunH2load(absl::StrCat("http://", target,
@@ -511,7 +566,23 @@ int main(int argc, char** argv) {
                 h ? "-" : absl::StrFormat("%.0f", Median(row.p999)).c_str(),
                 Median(row.cpu_us));
   }
-  if (targets.size() > 1) {
+  if (!certs.empty()) {
+    std::printf("\n| scenario | TLS / plaintext, calls/s | TLS + token / plaintext | "
+                "server CPU us/call: plaintext, TLS, TLS + token |\n"
+                "| --- | ---: | ---: | --- |\n");
+    for (const std::string& scenario : scenarios) {
+      const auto plain = rows.find(scenario);
+      const auto tls = rows.find(scenario + " (TLS)");
+      const auto token = rows.find(scenario + " (TLS + token)");
+      if (plain == rows.end() || tls == rows.end() || token == rows.end()) continue;
+      std::printf("| %s | %.2f | %.2f | %.1f, %.1f, %.1f |\n", scenario.c_str(),
+                  Median(tls->second.calls_per_second) / Median(plain->second.calls_per_second),
+                  Median(token->second.calls_per_second) / Median(plain->second.calls_per_second),
+                  Median(plain->second.cpu_us), Median(tls->second.cpu_us),
+                  Median(token->second.cpu_us));
+    }
+  }
+  if (etcd_server != nullptr) {
     std::printf("\n| scenario | etcd / SQLite, calls/s |\n| --- | ---: |\n");
     for (const std::string& scenario : absl::GetFlag(FLAGS_scenarios)) {
       const auto sqlite = rows.find(scenario);
