@@ -25,6 +25,24 @@
 //           its headless Service (publishing not-ready addresses), its data
 //           on a volumeClaimTemplate, compaction on, required anti-affinity
 //           and a budget that keeps a majority.
+//   security
+//           who reaches what, and with which credentials. A NetworkPolicy
+//           selects every pod of lrsched-server and of etcd; it admits to
+//           the server's gRPC port only trainers (pods labelled
+//           lrsched-client: "true") and the server's own pods, to the
+//           metrics port only named pods (Prometheus), everyone only to the
+//           plaintext health port; to etcd's client port only the server's
+//           pods, to its peer port only its members. A server that other
+//           pods reach (a Deployment or StatefulSet) takes its callers from
+//           LRSCHED_AUTH_TOKENS_FILE, serves grpc.health.v1.Health on
+//           LRSCHED_HEALTH_LISTEN, its own container port named health, and
+//           is probed there; with SQLite it serves TLS, with etcd it may not
+//           (lrsched-server refuses TLS with an etcd store for now). A gRPC
+//           probe never goes to a TLS port (the kubelet speaks plaintext),
+//           nor does a Service call that port h2c. Keys, tokens and callers
+//           files are on read-only Secret volumes; no PEM block, bearer
+//           token, Secret data or token-like literal (an env variable, a
+//           ConfigMap entry, a --token flag) is in any manifest.
 //
 // Usage: check_manifests.cjs TOOLS_DIR RENDERED.yaml...
 //   TOOLS_DIR holds node_modules with kubernetes-models, typescript and yaml.
@@ -294,9 +312,12 @@ function checkPolicy(objects) {
           if (!container[probe]) report(at, `policy: no ${probe}`);
         }
       }
+      checkCredentials(entry, spec, container, environmentOf(container, configMaps));
       if (container.name === 'lrsched-server') {
         checkServer(objects, entry, container, environmentOf(container, configMaps));
+        checkServerNetwork(objects, entry, container, environmentOf(container, configMaps));
       }
+      if (isEtcd(container)) checkEtcdNetwork(objects, entry, container);
       if (isEtcd(container)) checkEtcd(objects, entry, container);
     }
     if (object.kind === 'Job' && object.spec.completionMode === 'Indexed') {
@@ -309,6 +330,7 @@ function checkPolicy(objects) {
     if (longRunning && replicas(object) > 1) checkReplicated(objects, entry);
   }
   checkBudgetsSelectSomething(objects);
+  checkNoLiterals(objects);
 }
 
 // A workload of several pods: a PodDisruptionBudget that lets a drain evict
@@ -369,14 +391,57 @@ function checkServer(objects, {file, name, object}, container, environment) {
   const spec = podSpec(object);
   const port = ((container.ports || []).find((p) => p.name === 'grpc') || {}).containerPort;
   if (!port) report(at, 'policy: no container port named grpc');
+  const tls = !!environment.LRSCHED_TLS_CERT_FILE;
+  const healthPort = serverHealthPort(container, environment);
   for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
     const grpc = container[probe] && container[probe].grpc;
     if (!grpc) {
       report(at, `policy: ${probe} is not a gRPC probe`);
-    } else if (grpc.port !== port) {
+    } else if (grpc.port === port && tls) {
+      report(at, `security: ${probe} probes the gRPC port ${port}, which serves TLS: the ` +
+                 "kubelet's gRPC probes speak plaintext only (probe the port of " +
+                 'LRSCHED_HEALTH_LISTEN)');
+    } else if (healthPort !== undefined && grpc.port !== healthPort) {
+      report(at, `policy: ${probe} probes port ${grpc.port}, not the health port ${healthPort} ` +
+                 '(LRSCHED_HEALTH_LISTEN)');
+    } else if (healthPort === undefined && grpc.port !== port) {
       report(at, `policy: ${probe} probes port ${grpc.port}, not the grpc port ${port}`);
     } else if (grpc.service) {
       report(at, `policy: ${probe} asks for service "${grpc.service}", not ""`);
+    }
+  }
+  // A server that other pods reach through a Service: callers with tokens, a
+  // plaintext health port for the kubelet, and TLS where the store allows it.
+  if (REPLICATED_KINDS.includes(object.kind)) {
+    if (!environment.LRSCHED_AUTH_TOKENS_FILE) {
+      report(at, 'security: no LRSCHED_AUTH_TOKENS_FILE: anyone who reaches the port may ' +
+                 'create, change, read and delete every job');
+    }
+    if (!environment.LRSCHED_HEALTH_LISTEN) {
+      report(at, 'security: no LRSCHED_HEALTH_LISTEN: the kubelet probes the gRPC port, which ' +
+                 'then cannot require TLS');
+    }
+  }
+  if (environment.LRSCHED_HEALTH_LISTEN && healthPort === undefined) {
+    report(at, `security: LRSCHED_HEALTH_LISTEN (${environment.LRSCHED_HEALTH_LISTEN}) is not ` +
+               'host:port of a container port named health');
+  }
+  if (!!environment.LRSCHED_TLS_CERT_FILE !== !!environment.LRSCHED_TLS_KEY_FILE) {
+    report(at, 'security: LRSCHED_TLS_CERT_FILE and LRSCHED_TLS_KEY_FILE go together');
+  }
+  if (environment.LRSCHED_TLS_CLIENT_CA_FILE && !tls) {
+    report(at, 'security: LRSCHED_TLS_CLIENT_CA_FILE without LRSCHED_TLS_CERT_FILE');
+  }
+  // A Service that calls the TLS port cleartext HTTP/2 misleads a gateway.
+  for (const {file: serviceFile, object: service, name: serviceName} of objects) {
+    if (!tls || serviceFile !== file || service.kind !== 'Service' ||
+        !serviceSelects(service, podLabels(object))) continue;
+    for (const servicePort of service.spec.ports || []) {
+      const target = servicePort.targetPort === undefined ? servicePort.port : servicePort.targetPort;
+      if ((target === 'grpc' || target === port) && servicePort.appProtocol === 'kubernetes.io/h2c') {
+        report(`${file}: ${serviceName}`, `security: port ${servicePort.name || servicePort.port} ` +
+               'has appProtocol kubernetes.io/h2c (cleartext) but the server serves TLS there');
+      }
     }
   }
   const store = environment.LRSCHED_STORE || '';
@@ -388,6 +453,16 @@ function checkServer(objects, {file, name, object}, container, environment) {
   const drain = parseDuration(environment.LRSCHED_DRAIN_TIMEOUT);
   const grace = spec.terminationGracePeriodSeconds;
   const replicated = REPLICATED_KINDS.includes(object.kind);
+  const tlsVariables = ['LRSCHED_TLS_CERT_FILE', 'LRSCHED_TLS_KEY_FILE', 'LRSCHED_TLS_CLIENT_CA_FILE']
+                           .filter((name) => environment[name]);
+  if (etcd && tlsVariables.length) {
+    report(at, `security: ${tlsVariables.join(', ')} with an etcd store: lrsched-server ` +
+               'refuses TLS with an etcd store for now (the replicas forward to the leader in ' +
+               'plaintext)');
+  } else if (!etcd && replicated && !tls) {
+    report(at, 'security: serves plaintext to other pods: a shared server serves TLS ' +
+               '(LRSCHED_TLS_CERT_FILE, LRSCHED_TLS_KEY_FILE from a Secret)');
+  }
   if (!etcd) {
     if (drain === undefined) {
       report(at, 'policy: LRSCHED_DRAIN_TIMEOUT is not a duration such as 20s');
@@ -479,6 +554,305 @@ function checkServer(objects, {file, name, object}, container, environment) {
     if (ordinals.size < n) {
       report(at, `policy: LRSCHED_STORE lists ${ordinals.size} of the ${n} members of ` +
                  `${member.name}: the server could not fail over to the others`);
+    }
+  }
+}
+
+// --- Security: credentials, literals, NetworkPolicies ---------------------------
+
+// The label of the pods the server's NetworkPolicy admits to its gRPC port.
+const CLIENT_LABEL = 'lrsched-client';
+// Files that hold secrets (on a Secret volume) and files that hold
+// certificates (on a Secret or ConfigMap volume), by the variable naming them.
+const SECRET_FILES = ['LRSCHED_TLS_KEY_FILE', 'LRSCHED_AUTH_TOKENS_FILE', 'LRSCHED_TOKEN_FILE'];
+const CERTIFICATE_FILES = ['LRSCHED_TLS_CERT_FILE', 'LRSCHED_TLS_CLIENT_CA_FILE',
+                           'LRSCHED_TLS_CA_FILE'];
+// A name that says it holds a credential itself (not a file naming one).
+const CREDENTIAL_NAME = /(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/i;
+const CREDENTIAL_FLAG = /^(token|auth_token|bearer_token|password|api_key)$/;
+
+// The labels of a workload's pods, with those the Job controller adds.
+function podLabels(object) {
+  const labels = {...((object.spec.template && object.spec.template.metadata &&
+                       object.spec.template.metadata.labels) || {})};
+  if (object.kind === 'Job') {
+    labels['batch.kubernetes.io/job-name'] = object.metadata.name;
+    labels['job-name'] = object.metadata.name;
+  }
+  return labels;
+}
+
+// The port of LRSCHED_HEALTH_LISTEN, when it is a container port named health.
+function serverHealthPort(container, environment) {
+  const match = /:(\d+)$/.exec(environment.LRSCHED_HEALTH_LISTEN || '');
+  const named = (container.ports || []).find((p) => p.name === 'health');
+  return match && named && named.containerPort === Number(match[1]) ? named.containerPort
+                                                                     : undefined;
+}
+
+// The volume a file path is on in a container: {mount, volume}, or undefined.
+function volumeOf(spec, container, file) {
+  const mounts = (container.volumeMounts || []).filter((m) =>
+    file === m.mountPath || file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
+  if (mounts.length === 0) return undefined;
+  const volume = (spec.volumes || []).find((v) => v.name === mounts[0].name);
+  return {mount: mounts[0], volume};
+}
+function fromSecret(volume) {
+  if (!volume) return false;
+  if (volume.secret) return true;
+  const sources = (volume.projected && volume.projected.sources) || [];
+  return sources.length > 0 && sources.every((source) => source.secret);
+}
+function fromConfig(volume) {
+  if (!volume) return false;
+  if (volume.secret || volume.configMap) return true;
+  const sources = (volume.projected && volume.projected.sources) || [];
+  return sources.length > 0 && sources.every((source) => source.secret || source.configMap);
+}
+
+// Keys, tokens and callers files on read-only Secret volumes (certificates
+// on Secret or ConfigMap volumes); no credential in an env literal or a flag.
+function checkCredentials({file, name}, spec, container, environment) {
+  const at = `${file}: ${name}: container ${container.name}`;
+  for (const variable of [...SECRET_FILES, ...CERTIFICATE_FILES]) {
+    const value = environment[variable];
+    if (!value) continue;
+    const secret = SECRET_FILES.includes(variable);
+    const on = volumeOf(spec, container, value);
+    if (!on || !(secret ? fromSecret(on.volume) : fromConfig(on.volume)) ||
+        on.mount.readOnly !== true || on.mount.subPath || on.mount.subPathExpr) {
+      report(at, `security: ${variable} (${value}) is not on a read-only ` +
+                 `${secret ? 'Secret' : 'Secret or ConfigMap'} volume mounted whole (a subPath ` +
+                 'is not updated when the Secret changes)');
+    }
+  }
+  for (const variable of container.env || []) {
+    if (variable.value !== undefined && CREDENTIAL_NAME.test(variable.name) && variable.value) {
+      report(at, `security: env ${variable.name} is a literal in the manifest: a token or a ` +
+                 'key comes from a Secret, as a file (LRSCHED_TOKEN_FILE, ...)');
+    }
+  }
+  const flags = flagsOf([...(container.command || []), ...(container.args || [])]);
+  for (const flag of Object.keys(flags)) {
+    if (CREDENTIAL_FLAG.test(flag)) {
+      report(at, `security: --${flag} on the command line: tokens come from files (--token_file)`);
+    }
+  }
+}
+
+// No key, certificate, bearer token or Secret data anywhere in the manifests.
+function checkNoLiterals(objects) {
+  for (const {file, name, object} of objects) {
+    const where = `${file}: ${name}`;
+    if (object.kind === 'Secret' &&
+        (Object.keys(object.data || {}).length || Object.keys(object.stringData || {}).length)) {
+      report(where, 'security: a Secret with its data in the manifests: keys and tokens are ' +
+                    'made in the cluster, never kept in git (deploy/README.md, Security)');
+    }
+    if (object.kind === 'ConfigMap') {
+      for (const key of Object.keys(object.data || {})) {
+        if (CREDENTIAL_NAME.test(key)) {
+          report(where, `security: ConfigMap entry ${key} is a credential in the manifest: ` +
+                        'take it from a Secret, as a file');
+        }
+      }
+    }
+    const walk = (value, at) => {
+      if (typeof value === 'string') {
+        if (value.includes('-----BEGIN')) {
+          report(where, `security: ${at} holds a PEM block (a key or a certificate)`);
+        }
+        if (/\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/i.test(value)) {
+          report(where, `security: ${at} holds a bearer token`);
+        }
+        if (/^\s*(-\s+)?token:\s*["']?[^\s"'#]/m.test(value)) {
+          report(where, `security: ${at} holds a callers file with a plaintext token`);
+        }
+      } else if (value && typeof value === 'object') {
+        for (const [key, item] of Object.entries(value)) walk(item, `${at}/${key}`);
+      }
+    };
+    walk(object, '');
+    if (object.kind === 'Secret') {
+      for (const [key, value] of Object.entries(object.data || {})) {
+        walk(Buffer.from(String(value).replace(/\s/g, ''), 'base64').toString('latin1'),
+             `/data/${key} (decoded)`);
+      }
+    }
+  }
+}
+
+// The NetworkPolicies of a file that govern ingress to pods of these labels.
+function networkPoliciesFor(objects, file, labels) {
+  const selectsAll = (selector) => !selector ||
+    (Object.keys(selector.matchLabels || {}).length === 0 &&
+     (selector.matchExpressions || []).length === 0);
+  return objects.filter(({file: f, object: o}) =>
+    f === file && o.kind === 'NetworkPolicy' &&
+    (!o.spec.policyTypes || o.spec.policyTypes.includes('Ingress')) &&
+    (selectsAll(o.spec.podSelector) || selects(o.spec.podSelector, labels)));
+}
+const EVERYONE = {everyone: true};
+function isEmptySelector(selector) {
+  return !!selector && Object.keys(selector.matchLabels || {}).length === 0 &&
+         (selector.matchExpressions || []).length === 0;
+}
+function isEveryone(peer) {
+  if (peer === EVERYONE) return true;
+  if (peer.ipBlock) return /\/0$/.test(peer.ipBlock.cidr || '');
+  return isEmptySelector(peer.namespaceSelector) &&
+         (!peer.podSelector || isEmptySelector(peer.podSelector));
+}
+function describePeer(peer) {
+  return peer === EVERYONE ? 'everyone' : JSON.stringify(peer);
+}
+// The peers that the policies admit to a port (by number) of a pod.
+function peersAdmitted(policies, containers, port) {
+  const number = (rulePort) => {
+    if (typeof rulePort.port === 'number' || rulePort.port === undefined) return rulePort.port;
+    if (/^\d+$/.test(rulePort.port)) return Number(rulePort.port);
+    for (const container of containers) {
+      const named = (container.ports || []).find((p) => p.name === rulePort.port);
+      if (named) return named.containerPort;
+    }
+    return undefined;
+  };
+  const peers = [];
+  for (const {object} of policies) {
+    for (const rule of object.spec.ingress || []) {
+      const ports = rule.ports || [];
+      const admits = ports.length === 0 || ports.some((p) => {
+        const start = number(p);
+        if (p.port === undefined) return true;
+        return start === port || (p.endPort !== undefined && start <= port && port <= p.endPort);
+      });
+      if (!admits) continue;
+      peers.push(...((rule.from || []).length ? rule.from : [EVERYONE]));
+    }
+  }
+  return peers;
+}
+// A peer that is pods of these labels in the policy's own namespace.
+function peerIsPods(peer, labels) {
+  return peer !== EVERYONE && !peer.ipBlock && !peer.namespaceSelector && !!peer.podSelector &&
+         !isEmptySelector(peer.podSelector) && selects(peer.podSelector, labels);
+}
+function peerIsClients(peer) {
+  return peer !== EVERYONE && !peer.ipBlock && !!peer.podSelector &&
+         (peer.podSelector.matchLabels || {})[CLIENT_LABEL] === 'true';
+}
+// Named pods: a non-empty pod selector (Prometheus, say), not a namespace
+// or an address block.
+function peerIsNamedPods(peer) {
+  return peer !== EVERYONE && !peer.ipBlock && !!peer.podSelector &&
+         !isEmptySelector(peer.podSelector);
+}
+
+// lrsched-server's pods: a NetworkPolicy that admits to the gRPC port only
+// trainers and the server's own pods (the relays of a sidecar Job, the
+// replicas that forward to the leader), to other ports only named pods, and
+// everyone only to the health port.
+function checkServerNetwork(objects, {file, name, object}, container, environment) {
+  const where = `${file}: ${name}`;
+  const labels = podLabels(object);
+  const policies = networkPoliciesFor(objects, file, labels);
+  if (policies.length === 0) {
+    report(where, 'security: no NetworkPolicy selects its pods: every pod of the cluster ' +
+                  'reaches its ports');
+    return;
+  }
+  const spec = podSpec(object);
+  const containers = [...(spec.initContainers || []), ...(spec.containers || [])];
+  const grpcPort = ((container.ports || []).find((p) => p.name === 'grpc') || {}).containerPort;
+  const healthPort = serverHealthPort(container, environment);
+  const names = policies.map((p) => p.name).join(', ');
+  for (const {name: portName, containerPort} of containers.flatMap((c) => c.ports || [])) {
+    if (containerPort === healthPort) continue;
+    const peers = peersAdmitted(policies, containers, containerPort);
+    const label = `port ${portName || containerPort} (${containerPort})`;
+    for (const peer of peers) {
+      if (isEveryone(peer)) {
+        report(where, `security: ${names} admits everyone to ${label}: only the health port ` +
+                      'may be open to all');
+      } else if (containerPort === grpcPort) {
+        if (!peerIsClients(peer) && !peerIsPods(peer, labels)) {
+          report(where, `security: ${names} admits ${describePeer(peer)} to the gRPC ${label}: ` +
+                        `only trainers (pods labelled ${CLIENT_LABEL}: "true") and the ` +
+                        "server's own pods");
+        }
+      } else if (!peerIsNamedPods(peer)) {
+        report(where, `security: ${names} admits ${describePeer(peer)} to ${label}: only ` +
+                      'named pods (Prometheus to the metrics port)');
+      }
+    }
+    if (containerPort !== grpcPort) continue;
+    if (REPLICATED_KINDS.includes(object.kind) && !peers.some(peerIsClients)) {
+      report(where, `security: ${names} admits no trainer (pods labelled ${CLIENT_LABEL}: ` +
+                    `"true") to the gRPC ${label}`);
+    }
+    const several = REPLICATED_KINDS.includes(object.kind) ? replicas(object) > 1
+                                                           : (object.spec.completions || 1) > 1;
+    if (several && !peers.some((peer) => peerIsPods(peer, labels))) {
+      report(where, `security: ${names} does not admit the workload's own pods to the gRPC ` +
+                    `${label}: ${object.kind === 'Job' ? "the other pods' relays cannot reach " +
+                    "pod 0's server" : 'a standby cannot forward calls to the leader'}`);
+    }
+  }
+}
+
+// etcd's pods: its client port only for lrsched-server's pods, its peer port
+// only for its members, its other ports only for named pods.
+function checkEtcdNetwork(objects, {file, name, object}, container) {
+  const where = `${file}: ${name}`;
+  const labels = podLabels(object);
+  const policies = networkPoliciesFor(objects, file, labels);
+  if (policies.length === 0) {
+    report(where, 'security: no NetworkPolicy selects its pods: every pod of the cluster ' +
+                  "reaches etcd's client port, and with it every job");
+    return;
+  }
+  const names = policies.map((p) => p.name).join(', ');
+  const containers = podSpec(object).containers;
+  const portNamed = (n) => ((container.ports || []).find((p) => p.name === n) || {}).containerPort;
+  const clientPort = etcdClientPort(container) || portNamed('client');
+  const peerPort = portNamed('peer');
+  const servers = objects.filter(({file: f, object: o}) =>
+    f === file && podSpec(o) && [...(podSpec(o).initContainers || []), ...podSpec(o).containers]
+                                    .some((c) => c.name === 'lrsched-server'));
+  for (const {name: portName, containerPort} of container.ports || []) {
+    const peers = peersAdmitted(policies, containers, containerPort);
+    const label = `port ${portName || containerPort} (${containerPort})`;
+    for (const peer of peers) {
+      if (isEveryone(peer)) {
+        report(where, `security: ${names} admits everyone to etcd's ${label}`);
+      } else if (containerPort === clientPort) {
+        if (!servers.some((server) => peerIsPods(peer, podLabels(server.object)))) {
+          report(where, `security: ${names} admits ${describePeer(peer)} to etcd's client ` +
+                        `${label}: only lrsched-server's pods (etcd has no auth)`);
+        }
+      } else if (containerPort === peerPort) {
+        if (!peerIsPods(peer, labels)) {
+          report(where, `security: ${names} admits ${describePeer(peer)} to etcd's peer ` +
+                        `${label}: only its members`);
+        }
+      } else if (!peerIsNamedPods(peer)) {
+        report(where, `security: ${names} admits ${describePeer(peer)} to etcd's ${label}: ` +
+                      'only named pods (Prometheus to the metrics port)');
+      }
+    }
+    if (containerPort === clientPort) {
+      for (const server of servers) {
+        if (!peers.some((peer) => peerIsPods(peer, podLabels(server.object)))) {
+          report(where, `security: ${names} does not admit ${server.name} to etcd's client ` +
+                        `${label}`);
+        }
+      }
+    }
+    if (containerPort === peerPort && replicas(object) > 1 &&
+        !peers.some((peer) => peerIsPods(peer, labels))) {
+      report(where, `security: ${names} does not admit the members to each other's ${label}`);
     }
   }
 }

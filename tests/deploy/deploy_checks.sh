@@ -13,7 +13,8 @@ check=$1
 source_dir=$(cd "$2" && pwd)
 tools_dir=$3
 negative=$source_dir/tests/deploy/negative
-overlays=(shared sidecar ha)
+# The overlays, and the example Job of a trainer that dials the shared one.
+overlays=(overlays/shared overlays/sidecar overlays/ha examples/shared-trainer)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -68,9 +69,9 @@ image_targets() {
 case "$check" in
   render)
     for overlay in "${overlays[@]}"; do
-      kustomize_render "$source_dir/deploy/k8s/overlays/$overlay" > "$work/$overlay.yaml" ||
-        fail "deploy/k8s/overlays/$overlay does not render"
-      echo "deploy/k8s/overlays/$overlay: $(grep -c '^kind:' "$work/$overlay.yaml") objects"
+      kustomize_render "$source_dir/deploy/k8s/$overlay" > "$work/${overlay##*/}.yaml" ||
+        fail "deploy/k8s/$overlay does not render"
+      echo "deploy/k8s/$overlay: $(grep -c '^kind:' "$work/${overlay##*/}.yaml") objects"
     done
     expect_failure missing-resource 'horizontalpodautoscaler.yaml' \
       kustomize_render "$negative/missing-resource"
@@ -78,15 +79,15 @@ case "$check" in
   manifests)
     rendered=()
     for overlay in "${overlays[@]}"; do
-      kustomize_render "$source_dir/deploy/k8s/overlays/$overlay" > "$work/$overlay.yaml"
-      rendered+=("$work/$overlay.yaml")
+      kustomize_render "$source_dir/deploy/k8s/$overlay" > "$work/${overlay##*/}.yaml"
+      rendered+=("$work/${overlay##*/}.yaml")
     done
     node "$source_dir/tests/deploy/check_manifests.cjs" "$tools_dir" "${rendered[@]}" ||
       fail "the rendered manifests have problems (above)"
     # Every sample in one run (one TypeScript program); each problem names
     # its file, so each sample must have its own expected problems.
     samples=(typo schema insecure slow-drain ha-no-budget ha-etcd-members ha-sqlite-habits
-             shared-scaled)
+             shared-scaled shared-tls-probe shared-open secrets-in-git ha-tls ha-open-etcd)
     negatives=()
     for sample in "${samples[@]}"; do
       kustomize_render "$negative/$sample" > "$work/negative-$sample.yaml"
@@ -114,6 +115,26 @@ case "$check" in
       'Recreate stops every replica at once' \
       'LRSCHED_ADVERTISE (unset) is not the pod IP'
     expect_problems shared-scaled 'keeps its jobs in SQLite but has 2 replicas'
+    # Security (issue 15): TLS, tokens, the health port, NetworkPolicies, no
+    # credential in the manifests.
+    expect_problems shared-tls-probe \
+      'startupProbe probes the gRPC port 50051, which serves TLS' \
+      'livenessProbe probes the gRPC port 50051, which serves TLS'
+    expect_problems shared-open 'security: serves plaintext to other pods' \
+      'security: no LRSCHED_AUTH_TOKENS_FILE' 'security: no LRSCHED_HEALTH_LISTEN' \
+      'Deployment/lrsched-server: security: no NetworkPolicy selects its pods'
+    expect_problems secrets-in-git \
+      'Secret/lrsched-tls: security: a Secret with its data in the manifests' \
+      'Secret/lrsched-tls: security: /data/tls.key (decoded) holds a PEM block' \
+      'ConfigMap/lrsched-callers: security: /data/callers.yaml holds a callers file with a plaintext token' \
+      'LRSCHED_AUTH_TOKENS_FILE (/etc/lrsched/callers/callers.yaml) is not on a read-only Secret volume' \
+      'env LRSCHED_ADMIN_TOKEN is a literal in the manifest' \
+      'NetworkPolicy/lrsched-server admits everyone to port grpc (50051)'
+    expect_problems ha-tls \
+      'LRSCHED_TLS_CERT_FILE, LRSCHED_TLS_KEY_FILE with an etcd store: lrsched-server refuses TLS'
+    expect_problems ha-open-etcd \
+      'StatefulSet/lrsched-etcd: security: no NetworkPolicy selects its pods' \
+      'does not admit the workload'"'"'s own pods to the gRPC port grpc (50051): a standby cannot forward'
     ;;
   yamllint)
     cd "$source_dir"
@@ -138,8 +159,8 @@ case "$check" in
     # negative sample is the Dockerfile without its etcd stage.
     rendered=()
     for overlay in "${overlays[@]}"; do
-      kustomize_render "$source_dir/deploy/k8s/overlays/$overlay" > "$work/$overlay.yaml"
-      rendered+=("$work/$overlay.yaml")
+      kustomize_render "$source_dir/deploy/k8s/$overlay" > "$work/${overlay##*/}.yaml"
+      rendered+=("$work/${overlay##*/}.yaml")
     done
     image_targets "$source_dir/deploy/docker/Dockerfile" "${rendered[@]}" ||
       fail "an overlay uses an image that deploy/docker/Dockerfile does not build"

@@ -16,9 +16,14 @@
 // asked (lrschedctl get through a standby names it); the leader, sent
 // SIGTERM, exits 0 within the grace period and a standby leads sooner than
 // the lease TTL (the lease was revoked, not waited out); the replicas wrote nothing in their working directories; every
-// process stops on SIGTERM within its grace period.
+// process stops on SIGTERM within its grace period. Security: the replicas
+// are probed on their plaintext health port (LRSCHED_HEALTH_LISTEN); their
+// Secret volumes are directories made here (a callers file with an operator
+// token made at random, and for a kubernetes.io/tls Secret the certificates
+// of CERT_DIR, made by tests/testing/make_certs.sh), so every call carries
+// the token, and one without it must be refused UNAUTHENTICATED.
 //
-// Usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR LRSCHEDCTL
+// Usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR LRSCHEDCTL [CERT_DIR]
 //   BIN_DIR holds lrsched-server; etcd is the manifest's command (Debian's
 //   etcd-server, deploy/install-deps.sh build); TOOLS_DIR the npm tools (yaml,
 //   buf); PROTO_DIR the service's .proto files, which buf curl reads rather
@@ -31,7 +36,7 @@ const net = require('net');
 const http = require('http');
 const childProcess = require('child_process');
 
-const [manifestFile, binDir, toolsDir, protoDir, lrschedctl] = process.argv.slice(2);
+const [manifestFile, binDir, toolsDir, protoDir, lrschedctl, certDir] = process.argv.slice(2);
 if (!lrschedctl) {
   console.error('usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR LRSCHEDCTL');
   process.exit(2);
@@ -49,6 +54,24 @@ function fail(message) {
 process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms) => (ms / 1000).toFixed(2);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-ha-launch-'));
+process.on('exit', () => fs.rmSync(work, {recursive: true, force: true}));
+
+// The operator's bearer token, made here; the callers file knows its SHA-256.
+const crypto = require('crypto');
+const token = crypto.randomBytes(24).toString('hex');
+const tokenFile = path.join(work, 'operator.token');
+fs.writeFileSync(tokenFile, token, {mode: 0o600});
+// What the Secrets hold, by file name: what an operator's kubectl create
+// secret (deploy/README.md, Security) puts there.
+const secretFiles = {
+  'callers.yaml': () => 'callers:\n  - name: ha-launch-operator\n    role: operator\n' +
+                        `    token_sha256: ${crypto.createHash('sha256').update(token).digest('hex')}\n`,
+  'token': () => token,
+  'tls.crt': () => fs.readFileSync(path.join(certDir, 'server.pem')),
+  'tls.key': () => fs.readFileSync(path.join(certDir, 'server.key')),
+  'ca.crt': () => fs.readFileSync(path.join(certDir, 'ca.pem')),
+};
 
 // --- What the manifests say ---------------------------------------------------
 const objects = YAML.parseAllDocuments(fs.readFileSync(manifestFile, 'utf8'))
@@ -113,6 +136,39 @@ function environmentOf(container, pod, address) {
   }
   return environment;
 }
+// A Secret volume of a pod is a directory here with the files its name and
+// keys call for: [mountPath, directory] for each Secret mount of container.
+function secretMounts(container, podSpec) {
+  const mounts = [];
+  for (const mount of container.volumeMounts || []) {
+    const volume = (podSpec.volumes || []).find((v) => v.name === mount.name);
+    if (!volume || !volume.secret) continue;
+    const directory = path.join(work, 'secrets', volume.secret.secretName);
+    if (!fs.existsSync(directory)) {
+      fs.mkdirSync(directory, {recursive: true});
+      const names = volume.secret.secretName.endsWith('-tls') ? ['tls.crt', 'tls.key', 'ca.crt']
+                                                              : ['callers.yaml'];
+      for (const name of names) {
+        if (name.startsWith('tls.') || name === 'ca.crt') {
+          if (!certDir) fail(`the Secret ${volume.secret.secretName} needs CERT_DIR`);
+        }
+        fs.writeFileSync(path.join(directory, name), secretFiles[name](), {mode: 0o440});
+      }
+    }
+    mounts.push([mount.mountPath.replace(/\/$/, ''), directory]);
+  }
+  return mounts;
+}
+function onMounts(environment, mounts) {
+  for (const name of Object.keys(environment)) {
+    for (const [mountPath, directory] of mounts) {
+      if (environment[name].startsWith(`${mountPath}/`)) {
+        environment[name] = directory + environment[name].slice(mountPath.length);
+      }
+    }
+  }
+  return environment;
+}
 function portOf(container, port) {
   if (typeof port === 'number') return port;
   const named = (container.ports || []).find((p) => p.name === port);
@@ -156,10 +212,17 @@ function httpRequest(method, url, body) {
     request.end(body);
   });
 }
-function call(address, method, body, timeoutSeconds = 5) {
-  const schema = method.startsWith('lrsched.') ? ['--schema', protoDir] : [];
+const HEALTH_PROTO = '/usr/share/grpc-proto/grpc/health/v1/health.proto';
+// A call with buf curl, with the operator's token unless {token: false}.
+function call(address, method, body, timeoutSeconds = 5, {token: withToken = true} = {}) {
+  // The health port serves no reflection: health.proto from grpc-proto
+  // (deploy/install-deps.sh), as lrsched's protos for its own service.
+  const schema = method.startsWith('lrsched.') ? ['--schema', protoDir]
+                                                : ['--schema', HEALTH_PROTO];
+  const authorization = withToken ? ['-H', `authorization: Bearer ${token}`] : [];
   const result = childProcess.spawnSync(buf, [
-    'curl', ...schema, '--protocol', 'grpc', '--http2-prior-knowledge', '--connect-timeout', '2',
+    'curl', ...schema, ...authorization, '--protocol', 'grpc', '--http2-prior-knowledge',
+    '--connect-timeout', '2',
     '--timeout', `${timeoutSeconds}s`, '--data', JSON.stringify(body),
     `http://${address}/${method}`], {encoding: 'utf8'});
   return {ok: result.status === 0, out: result.stdout + result.stderr,
@@ -179,9 +242,6 @@ async function stop(child, grace) {
 }
 
 (async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-ha-launch-'));
-  process.on('exit', () => fs.rmSync(work, {recursive: true, force: true}));
-
   // --- etcd ----------------------------------------------------------------------
   const etcdPorts = (etcd.ports || []).map((p) => p.containerPort);
   for (let i = 0; i < members; i++) {
@@ -255,23 +315,26 @@ async function stop(child, grace) {
     for (const port of (server.ports || []).map((p) => p.containerPort)) {
       if (!(await portIsFree(address, port))) fail(`port ${port} of ${address} is in use here`);
     }
-    const environment = environmentOf(server, `${deployment.metadata.name}-${j}`, address);
+    const environment = onMounts(environmentOf(server, `${deployment.metadata.name}-${j}`, address),
+                                 secretMounts(server, serverPod));
     if (j === 0) console.log(`lrsched-server: env ${JSON.stringify(environment)}`);
     const workingDir = path.join(work, `server-${j}`);
     fs.mkdirSync(workingDir);
     const child = start(`replica ${j}`, server.command || ['lrsched-server'],
                         {cwd: workingDir,
                          env: {PATH: `${path.resolve(binDir)}:/usr/bin:/bin`, ...environment}});
-    child.address = `${address}:${startup.port}`;
+    child.address = `${address}:${grpcPort}`;
+    child.healthAddress = `${address}:${startup.port}`;
     child.workingDir = workingDir;
     child.environment = environment;
     servers.push(child);
   }
   for (const child of servers) {
     for (let attempt = 1; ; attempt++) {
-      const health = call(child.address, 'grpc.health.v1.Health/Check', {});
+      const health = call(child.healthAddress, 'grpc.health.v1.Health/Check', {}, 5,
+                          {token: false});
       if (health.ok && health.json.status === 'SERVING') {
-        console.log(`${child.what} (${child.address}): SERVING at probe ${attempt}`);
+        console.log(`${child.what} (${child.healthAddress}): SERVING at probe ${attempt}`);
         break;
       }
       if (child.exitCode_ !== undefined || child.exitSignal_) {
@@ -295,6 +358,18 @@ async function stop(child, grace) {
     servedBy.add(seen.json.servedBy);
   }
   if (servedBy.size !== 1) fail(`the replicas name different leaders: ${[...servedBy]}`);
+  // With a callers file, a call without the token is refused, on every replica.
+  if (servers[0].environment.LRSCHED_AUTH_TOKENS_FILE) {
+    for (const child of servers) {
+      const refused = call(child.address, 'lrsched.v1.SchedulerService/GetJob',
+                           {jobId: 'ha-launch'}, 5, {token: false});
+      if (refused.ok || !/unauthenticated/i.test(refused.out)) {
+        fail(`GetJob without a token through ${child.what} was not refused UNAUTHENTICATED: ` +
+             refused.out);
+      }
+    }
+    console.log('every replica: a call without the token is refused UNAUTHENTICATED');
+  }
   const leaderAddress = [...servedBy][0];
   const leader = servers.find((child) => child.address === leaderAddress);
   if (!leader) fail(`the leader ${leaderAddress} is none of the replicas' advertised addresses`);
@@ -302,7 +377,8 @@ async function stop(child, grace) {
   // lrschedctl asked through a standby names the leader too.
   const standby = servers.find((child) => child !== leader);
   const got = childProcess.spawnSync(lrschedctl, [`--server=${standby.address}`, '--timeout=15s',
-                                                  'get', 'ha-launch'], {encoding: 'utf8'});
+                                                  `--token_file=${tokenFile}`, 'get', 'ha-launch'],
+                                     {encoding: 'utf8'});
   if (got.status !== 0 || !got.stdout.includes(`served by:        ${leaderAddress} `)) {
     fail(`lrschedctl get through ${standby.what} (exit ${got.status}) does not name the leader ` +
          `${leaderAddress}:\n${got.stdout}${got.stderr}`);
