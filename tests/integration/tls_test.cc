@@ -196,6 +196,45 @@ TEST_F(TlsTest, TheHealthPortAnswersPlaintextProbesAndServesNothingElse) {
   EXPECT_TRUE(!probed.ok() || response.status() != HealthCheckResponse::SERVING);
 }
 
+TEST_F(TlsTest, AClientCertificateNamesItsCallerAndItsRole) {
+  TempDirectory dir;
+  {
+    std::ofstream callers(dir.File("callers.yaml"));
+    callers << "callers:\n"
+               "  - name: team-a-trainers\n"
+               "    role: worker\n"
+               "    job_prefix: a-\n"
+               "    certificate_name: spiffe://lrsched.test/trainer\n";
+  }
+  std::vector<std::string> flags = TlsFlags();
+  flags.push_back("--tls_client_ca_file=" + Cert("ca"));
+  flags.push_back("--auth_tokens_file=" + dir.File("callers.yaml"));
+  ServerProcess server(LRSCHED_SERVER_BINARY, flags);
+  ASSERT_GT(server.port(), 0);
+  auto stub = v1::SchedulerService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server.port()), Tls("ca", "client")));
+  const auto create = [&](const std::string& id) {
+    grpc::ClientContext context;
+    v1::CreateJobRequest request;
+    request.set_job_id(id);
+    request.add_base_lrs(0.1);
+    request.mutable_spec()->mutable_step_lr()->set_step_size(2);
+    v1::Job job;
+    return stub->CreateJob(&context, request, &job);
+  };
+  EXPECT_TRUE(create("a-x").ok()) << "the certificate's SAN is a worker of a-";
+  const grpc::Status outside = create("b-x");
+  EXPECT_EQ(outside.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(outside.error_message(), HasSubstr("team-a-trainers"));
+  grpc::ClientContext context;
+  v1::DeleteJobRequest request;
+  request.set_job_id("a-x");
+  v1::DeleteJobResponse deleted;
+  EXPECT_EQ(stub->DeleteJob(&context, request, &deleted).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "a worker may not delete";
+}
+
 TEST_F(TlsTest, LrschedctlSpeaksMutualTlsFromFlagsOrEnvironment) {
   std::vector<std::string> flags = TlsFlags();
   flags.push_back("--tls_client_ca_file=" + Cert("ca"));
