@@ -39,6 +39,15 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Minutes(1),
           "How often the TLS files are read again (whole seconds). Env "
           "LRSCHED_TLS_REFRESH_INTERVAL.");
+ABSL_FLAG(std::string, tls_replica_ca_file, "",
+          "With TLS and an etcd store: PEM CA certificates that sign the replicas' certificates, "
+          "to verify the leader's when a standby forwards a call to it (the standby presents "
+          "its own --tls_cert_file). Default: --tls_client_ca_file. Env "
+          "LRSCHED_TLS_REPLICA_CA_FILE.");
+ABSL_FLAG(std::string, tls_replica_server_name, "",
+          "With TLS and an etcd store: the name verified in the leader's certificate (e.g. the "
+          "Service's DNS name); empty: the host of its --advertise address. Env "
+          "LRSCHED_TLS_REPLICA_SERVER_NAME.");
 ABSL_FLAG(std::string, auth_tokens_file, "",
           "YAML file of the callers: each with a bearer token (or its SHA-256) or a client "
           "certificate name, a role (worker, viewer, operator) and an optional job-id prefix; "
@@ -125,6 +134,7 @@ namespace {
 bool ApplyEnvironment() {
   for (const char* name :
        {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "tls_refresh_interval",
+        "tls_replica_ca_file", "tls_replica_server_name",
         "auth_tokens_file", "health_listen", "state", "store", "etcd_call_timeout",
         "etcd_give_up_after", "advertise", "lease_ttl", "sync", "max_jobs",
         "max_receive_message_bytes", "max_concurrent_streams", "max_watch_streams_per_caller",
@@ -252,11 +262,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool replicated = address->kind == lrsched::StoreAddress::Kind::kEtcd;
+  std::shared_ptr<grpc::ChannelCredentials> forward_credentials;
   if (replicated && tls.enabled()) {
-    std::fprintf(stderr,
-                 "lrsched-server: TLS with an etcd store is not supported yet: the replicas "
-                 "forward calls to the one that leads in plaintext\n");
-    return 2;
+    const std::string replica_ca = absl::GetFlag(FLAGS_tls_replica_ca_file).empty()
+                                       ? tls.client_ca_file
+                                       : absl::GetFlag(FLAGS_tls_replica_ca_file);
+    auto replica_credentials = lrsched::ReplicaChannelCredentials(tls, replica_ca);
+    if (!replica_credentials.ok()) {
+      std::fprintf(stderr, "lrsched-server: %s\n",
+                   std::string(replica_credentials.status().message()).c_str());
+      return 2;
+    }
+    forward_credentials = *std::move(replica_credentials);
   }
   const absl::Duration lease_ttl = absl::GetFlag(FLAGS_lease_ttl);
   if (replicated &&
@@ -276,6 +293,8 @@ int main(int argc, char** argv) {
     replica_options.store.prefix = address->etcd.prefix;
     replica_options.advertise = absl::GetFlag(FLAGS_advertise);
     replica_options.lease_ttl = lease_ttl;
+    replica_options.forward_credentials = forward_credentials;
+    replica_options.forward_server_name = absl::GetFlag(FLAGS_tls_replica_server_name);
     auto running = lrsched::Replica::Start(replica_options, &log);
     started = running.status();
     if (running.ok()) replica = *std::move(running);

@@ -148,9 +148,13 @@ void LeaderProxy::SetLeader(const std::string& address) {
   MutexLock lock(&mu_);
   if (address == leader_) return;
   leader_ = address;
-  channel_ = address.empty() || address == self_
-                 ? nullptr
-                 : grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (address.empty() || address == self_) {
+    channel_ = nullptr;
+    return;
+  }
+  grpc::ChannelArguments arguments;
+  if (!server_name_.empty()) arguments.SetSslTargetNameOverride(server_name_);
+  channel_ = grpc::CreateCustomChannel(address, credentials_, arguments);
 }
 
 void LeaderProxy::Ended() {

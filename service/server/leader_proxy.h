@@ -24,6 +24,14 @@ namespace lrsched {
 
 class LeaderProxy final {
  public:
+  // Forwards in plaintext unless `credentials`; with TLS, `server_name`
+  // (when set) is the name verified in the leader's certificate, instead of
+  // its address's host.
+  explicit LeaderProxy(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+                       std::string server_name = "")
+      : credentials_(credentials ? std::move(credentials) : grpc::InsecureChannelCredentials()),
+        server_name_(std::move(server_name)) {}
+
   // This replica's own address, never forwarded to.
   void SetSelf(const std::string& address);
   // Where calls go from now on; empty: nowhere yet (calls get UNAVAILABLE).
@@ -46,6 +54,8 @@ class LeaderProxy final {
   grpc::ServerGenericBidiReactor* Forward(grpc::GenericCallbackServerContext* context);
 
  private:
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const std::string server_name_;
   mutable Mutex mu_;
   std::string self_ ABSL_GUARDED_BY(mu_);
   std::string leader_ ABSL_GUARDED_BY(mu_);

@@ -76,7 +76,8 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(const ReplicaOptions& op
   if (!checked.ok()) return checked.status();
   checked->reset();
   auto replica = std::unique_ptr<Replica>(new Replica(options, log));
-  replica->proxy_ = std::make_unique<LeaderProxy>();
+  replica->proxy_ =
+      std::make_unique<LeaderProxy>(options.forward_credentials, options.forward_server_name);
   replica->metrics_ = std::make_shared<Metrics>(replica.get());
   grpc::EnableDefaultHealthCheckService(true);
   if (!options.server.health_listen.empty()) {

@@ -44,6 +44,11 @@ struct ReplicaOptions {
   // listen address's host (this machine's name when it listens on every
   // address) and the port.
   std::string advertise;
+  // What a standby forwards to the leader with: plaintext when null
+  // (ReplicaChannelCredentials for a leader that serves TLS), and the name
+  // verified in the leader's certificate when set.
+  std::shared_ptr<grpc::ChannelCredentials> forward_credentials;
+  std::string forward_server_name;
   // The leadership lease: the longest a prefix goes without a leader after
   // its leader dies.
   absl::Duration lease_ttl = absl::Seconds(5);

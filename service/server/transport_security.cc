@@ -1,6 +1,7 @@
 #include "service/server/transport_security.h"
 
 #include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -104,6 +105,31 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
     options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
   return grpc::experimental::TlsServerCredentials(options);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ReplicaChannelCredentials(
+    const TlsFiles& files, const std::string& ca_file) {
+  if (ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_replica_ca_file: replicas on etcd that serve TLS forward calls to the one that "
+        "leads over TLS, verified with the CA that signs their certificates: give it (or "
+        "--tls_client_ca_file)");
+  }
+  auto roots = ReadPem("tls_replica_ca_file", ca_file);
+  if (!roots.ok()) return roots.status();
+  if (FirstCertificate(*roots) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_replica_ca_file: ", ca_file, " holds no PEM certificate"));
+  }
+  const auto refresh = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(files.refresh_interval)));
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      files.key_file, files.cert_file, ca_file, refresh);
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  return grpc::experimental::TlsCredentials(options);
 }
 
 std::vector<std::string> PeerIdentities(const grpc::ServerContextBase& context) {

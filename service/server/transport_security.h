@@ -38,6 +38,15 @@ struct TlsFiles {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
     const TlsFiles& files);
 
+// What a replica forwards calls to the one that leads with: TLS verifying
+// the leader's certificate with `ca_file` (the CA that signs the replicas'
+// certificates), presenting the replica's own certificate and key from
+// `files` (for a leader that requires mutual TLS); read again as the
+// server's are. INVALID_ARGUMENT naming --tls_replica_ca_file when it is
+// empty or cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ReplicaChannelCredentials(
+    const TlsFiles& files, const std::string& ca_file);
+
 // The identity a client's certificate proves (mutual TLS): its subject
 // alternative names (DNS, URI, e-mail, IP) and, when it has none, its common
 // name. Empty without a verified client certificate.

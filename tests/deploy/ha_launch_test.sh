@@ -28,7 +28,7 @@ launch "$work/ha.yaml"
 
 for sample in ha-etcd-members:'lrsched-etcd-3 exited with 1 before Ready' \
               ha-sqlite-habits:'give --store or --state, not both' \
-              ha-tls:'TLS with an etcd store is not supported yet'; do
+              ha-tls:'--tls_replica_ca_file: replicas on etcd that serve TLS'; do
   name=${sample%%:*}
   pattern=${sample#*:}
   kustomize_render "$source_dir/tests/deploy/negative/$name" > "$work/$name.yaml"

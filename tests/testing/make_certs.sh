@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the certificates the TLS tests use, with openssl, into DIR: two CAs
 # (ca, other-ca), and leaf certificates with their keys (NAME.pem, NAME.key):
-#   server          signed by ca, for 127.0.0.1 and localhost
+#   server          signed by ca, for 127.0.0.1 and localhost (also a client
+#                   certificate: a replica presents it to the leader)
 #   other-server    signed by other-ca, the same names (a rotation's new one)
 #   expired-server  signed by ca, no longer valid
 #   client          signed by ca, SAN URI spiffe://lrsched.test/trainer
@@ -32,7 +33,9 @@ leaf() {
 
 ca ca
 ca other-ca
-leaf server ca 30 "IP:127.0.0.1,DNS:localhost" serverAuth
+# Both usages: a replica presents its server certificate to the leader it
+# forwards to, which may require client certificates.
+leaf server ca 30 "IP:127.0.0.1,DNS:localhost" serverAuth,clientAuth
 leaf other-server other-ca 30 "IP:127.0.0.1,DNS:localhost" serverAuth
 # A negative validity: not after is a day before not before.
 leaf expired-server ca -1 "IP:127.0.0.1,DNS:localhost" serverAuth
