@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "service/common/shortest_double.h"
 #include "service/job/proto_time.h"
 #include "service/job/scheduler_names.h"
 
@@ -319,9 +320,10 @@ void Job::ReportMetric(const v1::ReportMetricRequest& request,
           step == schedule_.step() ? pending_.Get(request.rank()) : std::nullopt;
       if (earlier && !earlier->SameAs(report)) {
         status = absl::AlreadyExistsError(absl::StrCat(
-            "rank ", request.rank(), " already reported ", earlier->value, " (weight ",
-            earlier->weight, ") for step ", step, " of job ", id_, "; got ", report.value,
-            " (weight ", report.weight, ")"));
+            "rank ", request.rank(), " already reported ", ShortestDouble(earlier->value),
+            " (weight ", ShortestDouble(earlier->weight), ") for step ", step, " of job ", id_,
+            "; got ", ShortestDouble(report.value), " (weight ", ShortestDouble(report.weight),
+            ")"));
       } else if (!earlier && !pending_.WeightFits(report.weight)) {
         status = absl::InvalidArgumentError(absl::StrCat(
             "weight: ", report.weight, " would bring the total weight of step ", step,

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "service/common/shortest_double.h"
 #include "service/job/proto_time.h"
 
 namespace lrsched {
@@ -65,9 +66,9 @@ absl::Status Job::AnswerAggregated(int64_t step, int32_t rank, const MetricRepor
   }
   if (!earlier->SameAs(report)) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "rank ", rank, " already reported ", earlier->value, " (weight ", earlier->weight,
-        ") for step ", step, " of job ", id_, "; got ", report.value, " (weight ",
-        report.weight, ")"));
+        "rank ", rank, " already reported ", ShortestDouble(earlier->value), " (weight ",
+        ShortestDouble(earlier->weight), ") for step ", step, " of job ", id_, "; got ",
+        ShortestDouble(report.value), " (weight ", ShortestDouble(report.weight), ")"));
   }
   response->set_aggregated(true);
   *response->mutable_decision() = entry->metric;

@@ -62,6 +62,17 @@ TEST(ReportMetricTest, ADifferentValueForTheSameRankAndStepIsAlreadyExists) {
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("rank 1 already reported 1")));
 }
 
+TEST(ReportMetricTest, TheRefusalOfAValueThatDiffersInItsLastDigitsShowsTheDifference) {
+  TestServer server;
+  ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
+  ASSERT_THAT(server.ReportMetric("p", 0, 0, 0.1 + 0.2), IsOk());
+  // The shortest text that reads back as each value, as Python prints it.
+  EXPECT_THAT(server.ReportMetric("p", 0, 0, 0.3),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("already reported 0.30000000000000004 (weight 1) for step 0 "
+                                 "of job p; got 0.3 (weight 1)")));
+}
+
 TEST(ReportMetricTest, AStepThatIsNotDecidedYetIsFailedPrecondition) {
   TestServer server;
   ASSERT_THAT(server.CreateJob(kPlateauJob), IsOk());
