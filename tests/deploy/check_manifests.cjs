@@ -36,13 +36,20 @@
 //           pods reach (a Deployment or StatefulSet) takes its callers from
 //           LRSCHED_AUTH_TOKENS_FILE, serves grpc.health.v1.Health on
 //           LRSCHED_HEALTH_LISTEN, its own container port named health, and
-//           is probed there; with SQLite it serves TLS, with etcd it may not
-//           (lrsched-server refuses TLS with an etcd store for now). A gRPC
-//           probe never goes to a TLS port (the kubelet speaks plaintext),
-//           nor does a Service call that port h2c. Keys, tokens and callers
-//           files are on read-only Secret volumes; no PEM block, bearer
-//           token, Secret data or token-like literal (an env variable, a
-//           ConfigMap entry, a --token flag) is in any manifest.
+//           is probed there, and serves TLS. With etcd, a standby forwards
+//           to the leader over TLS: it needs the CA of the replicas'
+//           certificates (LRSCHED_TLS_REPLICA_CA_FILE, or the client CA it
+//           defaults to; without it lrsched-server refuses to start) and the
+//           name to verify in the leader's certificate
+//           (LRSCHED_TLS_REPLICA_SERVER_NAME, a DNS name of the Service of
+//           the replicas' gRPC port: the leader's advertised address is a pod
+//           IP, which the certificate does not name). A gRPC probe never
+//           goes to a TLS port (the kubelet speaks plaintext), nor does a
+//           Service call that port h2c. Keys, tokens and callers files are
+//           on read-only Secret volumes (certificates and CAs on Secret or
+//           ConfigMap volumes); no PEM block, bearer token, Secret data or
+//           token-like literal (an env variable, a ConfigMap entry, a
+//           --token flag) is in any manifest.
 //
 // Usage: check_manifests.cjs TOOLS_DIR RENDERED.yaml...
 //   TOOLS_DIR holds node_modules with kubernetes-models, typescript and yaml.
@@ -411,7 +418,7 @@ function checkServer(objects, {file, name, object}, container, environment) {
     }
   }
   // A server that other pods reach through a Service: callers with tokens, a
-  // plaintext health port for the kubelet, and TLS where the store allows it.
+  // plaintext health port for the kubelet, and TLS (below).
   if (REPLICATED_KINDS.includes(object.kind)) {
     if (!environment.LRSCHED_AUTH_TOKENS_FILE) {
       report(at, 'security: no LRSCHED_AUTH_TOKENS_FILE: anyone who reaches the port may ' +
@@ -429,8 +436,11 @@ function checkServer(objects, {file, name, object}, container, environment) {
   if (!!environment.LRSCHED_TLS_CERT_FILE !== !!environment.LRSCHED_TLS_KEY_FILE) {
     report(at, 'security: LRSCHED_TLS_CERT_FILE and LRSCHED_TLS_KEY_FILE go together');
   }
-  if (environment.LRSCHED_TLS_CLIENT_CA_FILE && !tls) {
-    report(at, 'security: LRSCHED_TLS_CLIENT_CA_FILE without LRSCHED_TLS_CERT_FILE');
+  for (const variable of ['LRSCHED_TLS_CLIENT_CA_FILE', 'LRSCHED_TLS_REPLICA_CA_FILE',
+                          'LRSCHED_TLS_REPLICA_SERVER_NAME']) {
+    if (environment[variable] && !tls) {
+      report(at, `security: ${variable} without LRSCHED_TLS_CERT_FILE`);
+    }
   }
   // A Service that calls the TLS port cleartext HTTP/2 misleads a gateway.
   for (const {file: serviceFile, object: service, name: serviceName} of objects) {
@@ -453,15 +463,34 @@ function checkServer(objects, {file, name, object}, container, environment) {
   const drain = parseDuration(environment.LRSCHED_DRAIN_TIMEOUT);
   const grace = spec.terminationGracePeriodSeconds;
   const replicated = REPLICATED_KINDS.includes(object.kind);
-  const tlsVariables = ['LRSCHED_TLS_CERT_FILE', 'LRSCHED_TLS_KEY_FILE', 'LRSCHED_TLS_CLIENT_CA_FILE']
-                           .filter((name) => environment[name]);
-  if (etcd && tlsVariables.length) {
-    report(at, `security: ${tlsVariables.join(', ')} with an etcd store: lrsched-server ` +
-               'refuses TLS with an etcd store for now (the replicas forward to the leader in ' +
-               'plaintext)');
-  } else if (!etcd && replicated && !tls) {
-    report(at, 'security: serves plaintext to other pods: a shared server serves TLS ' +
-               '(LRSCHED_TLS_CERT_FILE, LRSCHED_TLS_KEY_FILE from a Secret)');
+  if (replicated && !tls) {
+    report(at, 'security: serves plaintext to other pods: a server behind a Service serves ' +
+               'TLS (LRSCHED_TLS_CERT_FILE, LRSCHED_TLS_KEY_FILE from a Secret)');
+  }
+  // With etcd, a standby forwards every call to the leader over TLS: it
+  // verifies the leader's certificate with the replicas' CA, for a name the
+  // certificate holds (the leader advertises its pod IP, which it does not).
+  if (etcd && tls) {
+    if (!environment.LRSCHED_TLS_REPLICA_CA_FILE && !environment.LRSCHED_TLS_CLIENT_CA_FILE) {
+      report(at, 'security: serves TLS with an etcd store but sets no ' +
+                 'LRSCHED_TLS_REPLICA_CA_FILE (nor LRSCHED_TLS_CLIENT_CA_FILE, its default): a ' +
+                 "standby verifies the leader's certificate with it, and lrsched-server refuses " +
+                 'to start without it (--tls_replica_ca_file)');
+    }
+    const serverName = environment.LRSCHED_TLS_REPLICA_SERVER_NAME;
+    const serviceNames = serviceDnsNames(objects, file, object, port);
+    if (!serverName) {
+      report(at, 'security: serves TLS with an etcd store but sets no ' +
+                 "LRSCHED_TLS_REPLICA_SERVER_NAME: a standby would verify the leader's " +
+                 'certificate for the host of LRSCHED_ADVERTISE, a pod IP, which the ' +
+                 `certificate does not name (set a name of the Service: ${serviceNames[0] ||
+                 'none selects the pods'})`);
+    } else if (!serviceNames.includes(serverName)) {
+      report(at, `security: LRSCHED_TLS_REPLICA_SERVER_NAME (${serverName}) is no DNS name of ` +
+                 `a Service of the replicas' gRPC port (${serviceNames.join(', ') || 'none'}): ` +
+                 "the certificate names the Service, and a standby verifies this name in the " +
+                 "leader's");
+    }
   }
   if (!etcd) {
     if (drain === undefined) {
@@ -558,6 +587,30 @@ function checkServer(objects, {file, name, object}, container, environment) {
   }
 }
 
+// The DNS names of the Services in front of a workload's gRPC port, the
+// fullest first: SERVICE.NAMESPACE.svc, SERVICE.NAMESPACE.svc.cluster.local,
+// SERVICE.NAMESPACE and SERVICE. The namespace is the objects' own, or, where
+// the manifests name none, the pod's (<metadata.namespace>, from the
+// downward API, as a variable in the manifest would stand).
+function serviceDnsNames(objects, file, workload, port) {
+  const names = [];
+  for (const {file: f, object: service} of objects) {
+    if (f !== file || service.kind !== 'Service' ||
+        !serviceSelects(service, podLabels(workload))) continue;
+    const toGrpc = (service.spec.ports || []).some((p) => {
+      const target = p.targetPort === undefined ? p.port : p.targetPort;
+      return target === 'grpc' || target === port;
+    });
+    if (!toGrpc) continue;
+    const name = service.metadata.name;
+    const namespace = service.metadata.namespace || workload.metadata.namespace ||
+                      '<metadata.namespace>';
+    names.push(`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`,
+               `${name}.${namespace}`, name);
+  }
+  return names;
+}
+
 // --- Security: credentials, literals, NetworkPolicies ---------------------------
 
 // The label of the pods the server's NetworkPolicy admits to its gRPC port.
@@ -566,7 +619,7 @@ const CLIENT_LABEL = 'lrsched-client';
 // certificates (on a Secret or ConfigMap volume), by the variable naming them.
 const SECRET_FILES = ['LRSCHED_TLS_KEY_FILE', 'LRSCHED_AUTH_TOKENS_FILE', 'LRSCHED_TOKEN_FILE'];
 const CERTIFICATE_FILES = ['LRSCHED_TLS_CERT_FILE', 'LRSCHED_TLS_CLIENT_CA_FILE',
-                           'LRSCHED_TLS_CA_FILE'];
+                           'LRSCHED_TLS_REPLICA_CA_FILE', 'LRSCHED_TLS_CA_FILE'];
 // A name that says it holds a credential itself (not a file naming one).
 const CREDENTIAL_NAME = /(TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/i;
 const CREDENTIAL_FLAG = /^(token|auth_token|bearer_token|password|api_key)$/;

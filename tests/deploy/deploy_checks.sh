@@ -87,7 +87,8 @@ case "$check" in
     # Every sample in one run (one TypeScript program); each problem names
     # its file, so each sample must have its own expected problems.
     samples=(typo schema insecure slow-drain ha-no-budget ha-etcd-members ha-sqlite-habits
-             shared-scaled shared-tls-probe shared-open secrets-in-git ha-tls ha-open-etcd)
+             shared-scaled shared-tls-probe shared-open secrets-in-git ha-no-replica-ca
+             ha-replica-name ha-open-etcd)
     negatives=()
     for sample in "${samples[@]}"; do
       kustomize_render "$negative/$sample" > "$work/negative-$sample.yaml"
@@ -130,8 +131,11 @@ case "$check" in
       'LRSCHED_AUTH_TOKENS_FILE (/etc/lrsched/callers/callers.yaml) is not on a read-only Secret volume' \
       'env LRSCHED_ADMIN_TOKEN is a literal in the manifest' \
       'NetworkPolicy/lrsched-server admits everyone to port grpc (50051)'
-    expect_problems ha-tls \
-      'LRSCHED_TLS_CERT_FILE, LRSCHED_TLS_KEY_FILE with an etcd store: lrsched-server refuses TLS'
+    expect_problems ha-no-replica-ca \
+      'serves TLS with an etcd store but sets no LRSCHED_TLS_REPLICA_CA_FILE' \
+      'serves TLS with an etcd store but sets no LRSCHED_TLS_REPLICA_SERVER_NAME'
+    expect_problems ha-replica-name \
+      'LRSCHED_TLS_REPLICA_SERVER_NAME (lrsched-server.<metadata.namespace>.svc) is no DNS name of a Service'
     expect_problems ha-open-etcd \
       'StatefulSet/lrsched-etcd: security: no NetworkPolicy selects its pods' \
       'does not admit the workload'"'"'s own pods to the gRPC port grpc (50051): a standby cannot forward'

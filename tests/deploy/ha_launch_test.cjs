@@ -6,22 +6,32 @@
 // loopback network (127.0.0.10 + i for etcd member i, 127.0.0.20 + j for
 // server replica j), with the manifests' ports, and the names of the headless
 // Service (lrsched-etcd-<i>.lrsched-etcd) resolve to the members' addresses:
-// what a pod's network namespace and the cluster's DNS give it. The only
-// rewrites are those: a name to its pod's address, 0.0.0.0 to the pod's own
-// address (in a pod it is that one), the data volume to a directory.
+// what a pod's network namespace and the cluster's DNS give it. The pods are
+// in the namespace lrsched (metadata.namespace from the downward API), as
+// with kubectl apply -n lrsched. The only rewrites are those: a name to its
+// pod's address, 0.0.0.0 to the pod's own address (in a pod it is that one),
+// the data volume to a directory.
 //
 // Checks: the members form one cluster of the StatefulSet's size and each
 // passes its readiness probe; every replica passes its startup probe; a job
 // created through one replica is served by one leader, whichever replica is
 // asked (lrschedctl get through a standby names it); the leader, sent
 // SIGTERM, exits 0 within the grace period and a standby leads sooner than
-// the lease TTL (the lease was revoked, not waited out); the replicas wrote nothing in their working directories; every
-// process stops on SIGTERM within its grace period. Security: the replicas
-// are probed on their plaintext health port (LRSCHED_HEALTH_LISTEN); their
-// Secret volumes are directories made here (a callers file with an operator
-// token made at random, and for a kubernetes.io/tls Secret the certificates
-// of CERT_DIR, made by tests/testing/make_certs.sh), so every call carries
-// the token, and one without it must be refused UNAUTHENTICATED.
+// the lease TTL (the lease was revoked, not waited out), a standby's call
+// reaching the new leader; the replicas wrote nothing in their working
+// directories; every process stops on SIGTERM within its grace period.
+// Security: the replicas are probed on their plaintext health port
+// (LRSCHED_HEALTH_LISTEN); their Secret volumes are directories made here (a
+// callers file with an operator token made at random, and lrsched-tls the
+// certificate CERT_DIR/tls.crt and key tls.key for the Service's names, and
+// the CA CERT_DIR/ca.pem as ca.crt). Where the replicas serve TLS, they must
+// say so at start, their gRPC port must refuse plaintext, and every call
+// (buf curl, lrschedctl) goes over TLS verified against the CA for the
+// Service's name lrsched.lrsched.svc, which trainers dial; a standby
+// forwards to the leader over TLS as its LRSCHED_TLS_REPLICA_* say, so a
+// call through a standby that reaches the leader shows that the leader's
+// certificate verified. Every call carries the token, and one without it
+// must be refused UNAUTHENTICATED.
 //
 // Usage: ha_launch_test.cjs RENDERED_HA.yaml BIN_DIR TOOLS_DIR PROTO_DIR LRSCHEDCTL [CERT_DIR]
 //   BIN_DIR holds lrsched-server; etcd is the manifest's command (Debian's
@@ -68,8 +78,8 @@ const secretFiles = {
   'callers.yaml': () => 'callers:\n  - name: ha-launch-operator\n    role: operator\n' +
                         `    token_sha256: ${crypto.createHash('sha256').update(token).digest('hex')}\n`,
   'token': () => token,
-  'tls.crt': () => fs.readFileSync(path.join(certDir, 'server.pem')),
-  'tls.key': () => fs.readFileSync(path.join(certDir, 'server.key')),
+  'tls.crt': () => fs.readFileSync(path.join(certDir, 'tls.crt')),
+  'tls.key': () => fs.readFileSync(path.join(certDir, 'tls.key')),
   'ca.crt': () => fs.readFileSync(path.join(certDir, 'ca.pem')),
 };
 
@@ -94,6 +104,17 @@ const replicas = deployment.spec.replicas ?? 1;
 const memberName = (i) => `${statefulSet.metadata.name}-${i}`;
 const memberAddress = (i) => `127.0.0.${10 + i}`;
 const replicaAddress = (j) => `127.0.0.${20 + j}`;
+// The namespace the pods run in, and the name trainers dial: the Service of
+// the replicas' gRPC port in it (lrsched.lrsched.svc), for which the
+// certificate is made, and which a client verifies.
+const NAMESPACE = 'lrsched';
+const service = objects.find((o) => o.kind === 'Service' && o.spec.selector &&
+  Object.entries(o.spec.selector).every(([k, v]) =>
+    ((deployment.spec.template.metadata || {}).labels || {})[k] === v) &&
+  (o.spec.ports || []).some((p) => p.targetPort === 'grpc'));
+if (!service) fail(`${manifestFile} has no Service of the replicas' gRPC port`);
+const serviceName = `${service.metadata.name}.${NAMESPACE}.svc`;
+const caFile = certDir && path.join(certDir, 'ca.pem');
 if (members > 10 || replicas > 10) fail('more than ten pods of a kind: no loopback addresses');
 
 // The cluster's DNS: NAME-<i>.SERVICE[.NAMESPACE...] is member i's pod. A
@@ -120,7 +141,7 @@ function environmentOf(container, pod, address) {
     if (!data) fail(`the ConfigMap ${source.configMapRef.name} is not in the manifest`);
     Object.assign(environment, data);
   }
-  const fields = {'metadata.name': pod, 'status.podIP': address};
+  const fields = {'metadata.name': pod, 'metadata.namespace': NAMESPACE, 'status.podIP': address};
   for (const variable of container.env || []) {
     if (variable.value !== undefined) {
       environment[variable.name] = expand(variable.value, environment);
@@ -128,7 +149,7 @@ function environmentOf(container, pod, address) {
                variable.valueFrom.fieldRef.fieldPath in fields) {
       environment[variable.name] = fields[variable.valueFrom.fieldRef.fieldPath];
     } else {
-      fail(`env ${variable.name} is neither a value nor metadata.name or status.podIP`);
+      fail(`env ${variable.name} is neither a value nor one of ${Object.keys(fields)}`);
     }
   }
   for (const name of Object.keys(environment)) {
@@ -213,18 +234,27 @@ function httpRequest(method, url, body) {
   });
 }
 const HEALTH_PROTO = '/usr/share/grpc-proto/grpc/health/v1/health.proto';
-// A call with buf curl, with the operator's token unless {token: false}.
-function call(address, method, body, timeoutSeconds = 5, {token: withToken = true} = {}) {
+// Whether the replicas serve TLS on their gRPC port (set once the manifest
+// is read): calls to it then go over TLS, verified against the CA for the
+// Service's name.
+let serverTls = false;
+// A call with buf curl, with the operator's token unless {token: false}; to
+// the gRPC port over TLS where it serves TLS, unless {plaintext: true}; the
+// health port (a health check) in plaintext, as the kubelet probes it.
+function call(address, method, body, timeoutSeconds = 5,
+              {token: withToken = true, plaintext = !serverTls || !method.startsWith('lrsched.')} = {}) {
   // The health port serves no reflection: health.proto from grpc-proto
   // (deploy/install-deps.sh), as lrsched's protos for its own service.
   const schema = method.startsWith('lrsched.') ? ['--schema', protoDir]
                                                 : ['--schema', HEALTH_PROTO];
   const authorization = withToken ? ['-H', `authorization: Bearer ${token}`] : [];
+  const transport = plaintext ? ['--http2-prior-knowledge']
+                              : ['--cacert', caFile, '--servername', serviceName];
   const result = childProcess.spawnSync(buf, [
-    'curl', ...schema, ...authorization, '--protocol', 'grpc', '--http2-prior-knowledge',
+    'curl', ...schema, ...authorization, '--protocol', 'grpc', ...transport,
     '--connect-timeout', '2',
     '--timeout', `${timeoutSeconds}s`, '--data', JSON.stringify(body),
-    `http://${address}/${method}`], {encoding: 'utf8'});
+    `${plaintext ? 'http' : 'https'}://${address}/${method}`], {encoding: 'utf8'});
   return {ok: result.status === 0, out: result.stdout + result.stderr,
           json: result.status === 0 ? JSON.parse(result.stdout) : undefined};
 }
@@ -317,7 +347,11 @@ async function stop(child, grace) {
     }
     const environment = onMounts(environmentOf(server, `${deployment.metadata.name}-${j}`, address),
                                  secretMounts(server, serverPod));
-    if (j === 0) console.log(`lrsched-server: env ${JSON.stringify(environment)}`);
+    if (j === 0) {
+      console.log(`lrsched-server: env ${JSON.stringify(environment)}`);
+      serverTls = !!environment.LRSCHED_TLS_CERT_FILE;
+      if (serverTls && !certDir) fail('the replicas serve TLS: give CERT_DIR');
+    }
     const workingDir = path.join(work, `server-${j}`);
     fs.mkdirSync(workingDir);
     const child = start(`replica ${j}`, server.command || ['lrsched-server'],
@@ -345,6 +379,25 @@ async function stop(child, grace) {
       }
       await sleep(Math.min(period, 1) * 1000);
     }
+  }
+  // TLS: every replica says so at start, and its gRPC port refuses plaintext.
+  if (serverTls) {
+    for (const child of servers) {
+      for (let i = 0; !/"event":"server_started"/.test(child.output); i++) {
+        if (i === 50) fail(`${child.what}: no server_started line 5 s after SERVING:\n${tail(child)}`);
+        await sleep(100);
+      }
+      const started = child.output.split('\n').find((l) => l.includes('"event":"server_started"'));
+      const transport = /"transport":"([a-z-]+)"/.exec(started);
+      if (!transport || !/^(mutual-)?tls$/.test(transport[1])) {
+        fail(`${child.what} does not serve TLS (transport ${transport && transport[1]}):\n${tail(child)}`);
+      }
+      const plaintext = call(child.address, 'grpc.health.v1.Health/Check', {}, 5,
+                             {token: false, plaintext: true});
+      if (plaintext.ok) fail(`${child.what}'s gRPC port answers plaintext: ${plaintext.out}`);
+    }
+    console.log(`every replica: transport tls, plaintext refused on the gRPC port; calls go ` +
+                `over TLS, verified for ${serviceName}`);
   }
   // One leader serves the job, whichever replica is asked.
   const created = call(servers[replicas - 1].address, 'lrsched.v1.SchedulerService/CreateJob', {
@@ -376,14 +429,17 @@ async function stop(child, grace) {
   console.log(`every replica: the job is served by ${leaderAddress} (${leader.what})`);
   // lrschedctl asked through a standby names the leader too.
   const standby = servers.find((child) => child !== leader);
-  const got = childProcess.spawnSync(lrschedctl, [`--server=${standby.address}`, '--timeout=15s',
-                                                  `--token_file=${tokenFile}`, 'get', 'ha-launch'],
+  const tlsFlags = serverTls ? [`--tls_ca_file=${caFile}`, `--tls_server_name=${serviceName}`] : [];
+  const got = childProcess.spawnSync(lrschedctl, [`--server=${standby.address}`, ...tlsFlags,
+                                                  '--timeout=15s', `--token_file=${tokenFile}`,
+                                                  'get', 'ha-launch'],
                                      {encoding: 'utf8'});
   if (got.status !== 0 || !got.stdout.includes(`served by:        ${leaderAddress} `)) {
     fail(`lrschedctl get through ${standby.what} (exit ${got.status}) does not name the leader ` +
          `${leaderAddress}:\n${got.stdout}${got.stderr}`);
   }
-  console.log(`lrschedctl get through ${standby.what}: served by ${leaderAddress}`);
+  console.log(`lrschedctl get through ${standby.what}${serverTls ? ' (TLS, token)' : ''}: ` +
+              `served by ${leaderAddress}`);
 
   // SIGTERM to the leader: it drains, revokes its lease, and a standby leads
   // at once, well before the lease would have run out.
@@ -415,6 +471,16 @@ async function stop(child, grace) {
     }
     console.log(`${handedOver.by} leads ${seconds(after)}s after the leader's exit ` +
                 `(lease TTL ${ttl}s): handed over, not timed out`);
+    // Every replica left names the new leader: a standby forwards to it.
+    for (const child of standbys) {
+      const seen = call(child.address, 'lrsched.v1.SchedulerService/GetJob', {jobId: 'ha-launch'},
+                        15);
+      if (!seen.ok || seen.json.servedBy !== handedOver.by) {
+        fail(`GetJob through ${child.what} after the hand-over is not served by the new leader ` +
+             `${handedOver.by}: ${seen.out}`);
+      }
+    }
+    console.log(`every replica left: the job is served by the new leader ${handedOver.by}`);
   }
   for (const child of standbys) {
     const exit = await stop(child, serverGrace);

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Renders the ha overlay and runs it on this machine as its manifests say
 # (ha_launch_test.cjs): three etcd members that must form one cluster, and
-# the server's replicas, whose leader must hand over on SIGTERM. Then the
-# same with three negative samples, which must fail: etcd scaled past its
-# --initial-cluster, LRSCHED_STATE next to LRSCHED_STORE, and TLS on the
-# replicas (which the server refuses with an etcd store, for now), with
-# certificates made by openssl here (tests/testing/make_certs.sh).
+# the server's replicas, serving TLS from the Secret lrsched-tls, whose
+# standbys forward to the leader over TLS, and whose leader must hand over on
+# SIGTERM. The Secret's certificate is made here with openssl, as
+# deploy/README.md (Security) makes it for ha: for the Service's names in the
+# namespace lrsched, with both usages (serverAuth, clientAuth: a standby
+# presents it to the leader), from the CA of tests/testing/make_certs.sh, and
+# no address (the standbys verify the Service's name). Then the same with
+# negative samples, which must fail: etcd scaled past its --initial-cluster,
+# LRSCHED_STATE next to LRSCHED_STORE, TLS without the replicas' CA and
+# server name (the server refuses to start without the CA), and TLS without
+# the server name (a standby verifies the leader's certificate for its pod
+# IP, which the certificate does not name, and cannot forward).
 #
 # Usage: ha_launch_test.sh SOURCE_DIR BIN_DIR TOOLS_DIR LRSCHEDCTL
 set -euo pipefail
@@ -16,11 +23,19 @@ lrschedctl=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$source_dir/tests/deploy/kustomize.sh"
-"$source_dir/tests/testing/make_certs.sh" "$work/certs" > /dev/null
+certs=$work/certs
+"$source_dir/tests/testing/make_certs.sh" "$certs" > /dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=lrsched' \
+  -keyout "$certs/tls.key" -out "$certs/tls.csr" 2> /dev/null
+printf '%s\n' \
+  'subjectAltName=DNS:lrsched,DNS:lrsched.lrsched,DNS:lrsched.lrsched.svc,DNS:lrsched.lrsched.svc.cluster.local' \
+  'extendedKeyUsage=serverAuth,clientAuth' 'basicConstraints=CA:FALSE' > "$certs/tls.ext"
+openssl x509 -req -in "$certs/tls.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
+  -CAcreateserial -days 2 -extfile "$certs/tls.ext" -out "$certs/tls.crt" 2> /dev/null
 
 launch() {
   node "$source_dir/tests/deploy/ha_launch_test.cjs" "$1" "$bin_dir" "$tools_dir" \
-    "$source_dir/proto" "$lrschedctl" "$work/certs"
+    "$source_dir/proto" "$lrschedctl" "$certs"
 }
 
 kustomize_render "$source_dir/deploy/k8s/overlays/ha" > "$work/ha.yaml"
@@ -28,7 +43,8 @@ launch "$work/ha.yaml"
 
 for sample in ha-etcd-members:'lrsched-etcd-3 exited with 1 before Ready' \
               ha-sqlite-habits:'give --store or --state, not both' \
-              ha-tls:'--tls_replica_ca_file: replicas on etcd that serve TLS'; do
+              ha-no-replica-ca:'--tls_replica_ca_file: replicas on etcd that serve TLS' \
+              ha-replica-name:'Hostname Verification Check failed'; do
   name=${sample%%:*}
   pattern=${sample#*:}
   kustomize_render "$source_dir/tests/deploy/negative/$name" > "$work/$name.yaml"
