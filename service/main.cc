@@ -373,6 +373,13 @@ int main(int argc, char** argv) {
       .Add("log_format", log_format)
       .Add("metrics_listen", metrics_listen);
   log.Info("server_started", started_line);
+  if (options.access_control != nullptr && !tls.enabled()) {
+    log.Warning("tokens_over_plaintext",
+                lrsched::LogLine().Add(
+                    "warning",
+                    "--auth_tokens_file without --tls_cert_file: callers' tokens cross the "
+                    "network in the clear, for anyone on the path to read and reuse"));
+  }
   if (options.access_control == nullptr) {
     log.Warning("auth_disabled",
                 lrsched::LogLine().Add(

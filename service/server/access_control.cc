@@ -95,12 +95,17 @@ bool RoleAllows(Role role, Rpc rpc) {
 
 absl::StatusOr<std::shared_ptr<const AccessControl::Table>> AccessControl::Parse(
     const std::string& text) {
-  YAML::Node root;
+  // yaml-cpp throws wherever a node is not what it is read as: any of that
+  // is a refused file, never an exception out of the watcher thread.
   try {
-    root = YAML::Load(text);
+    return ParseYaml(YAML::Load(text));
   } catch (const YAML::Exception& error) {
-    return absl::InvalidArgumentError(absl::StrCat("not YAML: ", error.what()));
+    return absl::InvalidArgumentError(absl::StrCat("not a callers file: ", error.what()));
   }
+}
+
+absl::StatusOr<std::shared_ptr<const AccessControl::Table>> AccessControl::ParseYaml(
+    const YAML::Node& root) {
   if (!root.IsMap() || !root["callers"] || !root["callers"].IsSequence()) {
     return absl::InvalidArgumentError("the file must hold `callers:`, a list of callers");
   }
@@ -111,6 +116,9 @@ absl::StatusOr<std::shared_ptr<const AccessControl::Table>> AccessControl::Parse
     const std::string where = absl::StrCat("callers[", index++, "]");
     if (!entry.IsMap()) return absl::InvalidArgumentError(absl::StrCat(where, ": not a map"));
     for (const auto& field : entry) {
+      if (!field.first.IsScalar()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": a key that is not a name"));
+      }
       const std::string key = field.first.as<std::string>();
       if (key != "name" && key != "role" && key != "job_prefix" && key != "token" &&
           key != "token_sha256" && key != "certificate_name") {
@@ -147,6 +155,13 @@ absl::StatusOr<std::shared_ptr<const AccessControl::Table>> AccessControl::Parse
           absl::StrCat(where, ".role: must be worker, viewer or operator, got '", role, "'"));
     }
     caller.job_prefix = get("job_prefix");
+    if (caller.job_prefix.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+        std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".job_prefix: '", caller.job_prefix,
+          "' holds a character no job id has (ids are letters, digits, '.', '_' and '-')"));
+    }
     const std::string token = get("token");
     const std::string token_sha256 = absl::AsciiStrToLower(get("token_sha256"));
     const std::string certificate_name = get("certificate_name");
@@ -254,7 +269,7 @@ void AccessControl::WatchFile() {
   }
 }
 
-std::shared_ptr<const AccessControl::Table> AccessControl::table() const {
+const AccessControl::Table& AccessControl::table() const {
   // Each thread keeps the table it saw last: no lock and no shared counter
   // touched per call, until the file is read again.
   struct Seen {
@@ -268,29 +283,34 @@ std::shared_ptr<const AccessControl::Table> AccessControl::table() const {
     MutexLock lock(&mu_);
     seen = {instance_, generation, table_};
   }
-  return seen.table;
+  return *seen.table;
 }
 
 absl::StatusOr<Caller> AccessControl::Authenticate(const grpc::ServerContextBase& context) const {
-  const std::shared_ptr<const Table> table = this->table();
+  const Table& table = this->table();
   const auto& metadata = context.client_metadata();
   const auto authorization = metadata.find("authorization");
   if (authorization != metadata.end()) {
+    if (metadata.count("authorization") > 1) {
+      return absl::UnauthenticatedError("more than one authorization metadata: send one token");
+    }
     absl::string_view value(authorization->second.data(), authorization->second.size());
     if (!absl::ConsumePrefix(&value, "Bearer ") && !absl::ConsumePrefix(&value, "bearer ")) {
       return absl::UnauthenticatedError("the authorization metadata must be 'Bearer TOKEN'");
     }
-    const Digest digest = Sha256(absl::StripAsciiWhitespace(value));
+    value = absl::StripAsciiWhitespace(value);
+    if (value.empty()) return absl::UnauthenticatedError("the bearer token is empty");
+    const Digest digest = Sha256(value);
     const Caller* found = nullptr;
-    for (const auto& [known, caller] : table->tokens) {
+    for (const auto& [known, caller] : table.tokens) {
       if (CRYPTO_memcmp(known.data(), digest.data(), digest.size()) == 0) found = &caller;
     }
     if (found == nullptr) return absl::UnauthenticatedError("the bearer token is not known");
     return *found;
   }
   for (const std::string& name : PeerIdentities(context)) {
-    const auto found = table->certificate_names.find(name);
-    if (found != table->certificate_names.end()) return found->second;
+    const auto found = table.certificate_names.find(name);
+    if (found != table.certificate_names.end()) return found->second;
   }
   return absl::UnauthenticatedError(
       "no credentials: send 'authorization: Bearer TOKEN' metadata, or connect with a client "

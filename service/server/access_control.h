@@ -45,6 +45,10 @@
 #include "absl/time/time.h"
 #include "service/common/mutex.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace lrsched {
 
 enum class Role { kWorker, kViewer, kOperator };
@@ -104,10 +108,13 @@ class AccessControl {
   static absl::StatusOr<std::shared_ptr<const Table>> Parse(const std::string& text);
 
  private:
+  static absl::StatusOr<std::shared_ptr<const Table>> ParseYaml(const YAML::Node& root);
   AccessControl(std::string path, absl::Duration refresh_interval, OnReload on_reload);
   absl::Status Load();
   void WatchFile();
-  std::shared_ptr<const Table> table() const;
+  // The table in force, as this thread last saw it: valid until the
+  // thread's next call.
+  const Table& table() const;
 
   const std::string path_;
   const absl::Duration refresh_interval_;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -213,18 +214,21 @@ void JobRegistry::Delete(absl::string_view job_id, Job::Done done) {
 }
 
 std::vector<JobRegistry::Listed> JobRegistry::List(absl::string_view after, size_t limit,
-                                                   bool* more) const {
+                                                   bool* more, absl::string_view prefix) const {
   std::vector<Listed> jobs;
+  const auto wanted = [&](const std::string& id) {
+    return id > after && absl::StartsWith(id, prefix);
+  };
   for (const Shard& shard : shards_) {
     ReaderMutexLock lock(&shard.mu);
     for (const auto& [id, job] : shard.jobs) {
-      if (id > after) jobs.push_back({id, job, ""});
+      if (wanted(id)) jobs.push_back({id, job, ""});
     }
   }
   if (damaged() > 0) {
     MutexLock lock(&damaged_mu_);
     for (const auto& [id, damage] : damaged_) {
-      if (id > after) jobs.push_back({id, nullptr, damage});
+      if (wanted(id)) jobs.push_back({id, nullptr, damage});
     }
   }
   const auto by_id = [](const Listed& a, const Listed& b) { return a.id < b.id; };

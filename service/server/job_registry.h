@@ -64,9 +64,10 @@ class JobRegistry {
     std::shared_ptr<Job> job;  // null when damaged
     std::string damage;
   };
-  // Up to `limit` jobs with ids after `after`, in id order; `more` tells
-  // whether jobs follow.
-  std::vector<Listed> List(absl::string_view after, size_t limit, bool* more) const;
+  // Up to `limit` jobs with ids after `after` that start with `prefix`, in
+  // id order; `more` tells whether such jobs follow.
+  std::vector<Listed> List(absl::string_view after, size_t limit, bool* more,
+                           absl::string_view prefix = "") const;
 
   // Closes every job (server shutdown; see Job::Close) and the registry
   // itself: from now on creating or deleting a job fails with `status` too,

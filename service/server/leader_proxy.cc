@@ -141,20 +141,24 @@ class ProxiedCall {
 void LeaderProxy::SetSelf(const std::string& address) {
   MutexLock lock(&mu_);
   self_ = address;
-  if (leader_ == self_) channel_ = nullptr;
+  if (leader_ == self_) channels_.clear();
 }
 
 void LeaderProxy::SetLeader(const std::string& address) {
   MutexLock lock(&mu_);
   if (address == leader_) return;
   leader_ = address;
-  if (address.empty() || address == self_) {
-    channel_ = nullptr;
-    return;
+  channels_.clear();
+  if (address.empty() || address == self_) return;
+  for (int i = 0; i < kConnections; ++i) {
+    grpc::ChannelArguments arguments;
+    // A connection of each channel's own: the leader's limit on the calls
+    // of one connection then holds for each, not for every caller behind
+    // this replica together.
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    if (!server_name_.empty()) arguments.SetSslTargetNameOverride(server_name_);
+    channels_.push_back(grpc::CreateCustomChannel(address, credentials_, arguments));
   }
-  grpc::ChannelArguments arguments;
-  if (!server_name_.empty()) arguments.SetSslTargetNameOverride(server_name_);
-  channel_ = grpc::CreateCustomChannel(address, credentials_, arguments);
 }
 
 void LeaderProxy::Ended() {
@@ -186,7 +190,7 @@ grpc::ServerGenericBidiReactor* LeaderProxy::Forward(grpc::GenericCallbackServer
   std::shared_ptr<grpc::Channel> channel;
   {
     MutexLock lock(&mu_);
-    channel = channel_;
+    if (!channels_.empty()) channel = channels_[next_channel_++ % channels_.size()];
   }
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
@@ -196,6 +200,13 @@ grpc::ServerGenericBidiReactor* LeaderProxy::Forward(grpc::GenericCallbackServer
     return new Refused(this, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                           "no replica leads yet (a new one takes "
                                           "over within the lease TTL); retry"));
+  }
+  if (require_token_ && absl::StartsWith(context->method(), "/lrsched.v1.SchedulerService/") &&
+      context->client_metadata().find("authorization") == context->client_metadata().end()) {
+    return new Refused(this, grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                          "no token: through a replica that does not lead, "
+                                          "callers name themselves with a bearer token, not "
+                                          "a client certificate"));
   }
   forwarded_.fetch_add(1, std::memory_order_relaxed);
   return (new ProxiedCall(this, context, channel))->reactor();

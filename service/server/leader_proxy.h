@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "service/common/mutex.h"
@@ -26,11 +27,15 @@ class LeaderProxy final {
  public:
   // Forwards in plaintext unless `credentials`; with TLS, `server_name`
   // (when set) is the name verified in the leader's certificate, instead of
-  // its address's host.
+  // its address's host. With `require_token`, a SchedulerService call that
+  // carries no `authorization` token is refused (UNAUTHENTICATED) rather
+  // than forwarded: the leader would see this replica's certificate, not
+  // the caller's, and take the call for the replica's.
   explicit LeaderProxy(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
-                       std::string server_name = "")
+                       std::string server_name = "", bool require_token = false)
       : credentials_(credentials ? std::move(credentials) : grpc::InsecureChannelCredentials()),
-        server_name_(std::move(server_name)) {}
+        server_name_(std::move(server_name)),
+        require_token_(require_token) {}
 
   // This replica's own address, never forwarded to.
   void SetSelf(const std::string& address);
@@ -56,10 +61,14 @@ class LeaderProxy final {
  private:
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const std::string server_name_;
+  const bool require_token_;
   mutable Mutex mu_;
   std::string self_ ABSL_GUARDED_BY(mu_);
   std::string leader_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
+  // Connections to the leader, taken in turn by the calls.
+  static constexpr int kConnections = 8;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  size_t next_channel_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> forwarded_{0};
   // A plain condition variable, which ThreadSanitizer sees through.
   std::mutex calls_mu_;

@@ -76,8 +76,9 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(const ReplicaOptions& op
   if (!checked.ok()) return checked.status();
   checked->reset();
   auto replica = std::unique_ptr<Replica>(new Replica(options, log));
-  replica->proxy_ =
-      std::make_unique<LeaderProxy>(options.forward_credentials, options.forward_server_name);
+  replica->proxy_ = std::make_unique<LeaderProxy>(options.forward_credentials,
+                                                  options.forward_server_name,
+                                                  options.server.access_control != nullptr);
   replica->metrics_ = std::make_shared<Metrics>(replica.get());
   grpc::EnableDefaultHealthCheckService(true);
   if (!options.server.health_listen.empty()) {
@@ -118,6 +119,10 @@ absl::Status Replica::StartStandby() {
   grpc::ServerBuilder builder;
   // The port is shared with the leading term's server while roles change.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
+  // The leader's limits, before anything is forwarded.
+  builder.SetMaxReceiveMessageSize(options_.server.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options_.server.max_concurrent_streams);
   int port = 0;
   const std::string listen = port_ == 0 ? options_.server.listen : Listen();
   builder.AddListeningPort(listen,

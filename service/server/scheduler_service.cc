@@ -114,7 +114,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
   if (max_jobs_per_caller_ > 0 && !prefix.empty() && !registry_.Find(request->job_id()).ok()) {
     bool more = false;
     const size_t held =
-        ListUnder(prefix, "", static_cast<size_t>(max_jobs_per_caller_), &more).size();
+        registry_.List("", static_cast<size_t>(max_jobs_per_caller_), &more, prefix).size();
     if (static_cast<int64_t>(held) >= max_jobs_per_caller_) {
       return Finish(context, absl::ResourceExhaustedError(absl::StrCat(
                                  allowed->name, " holds ", held, " jobs under '", prefix,
@@ -156,48 +156,6 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::GetJob(grpc::CallbackServerConte
   return Finish(context, absl::OkStatus());
 }
 
-std::vector<JobRegistry::Listed> SchedulerServiceImpl::ListUnder(absl::string_view prefix,
-                                                                  absl::string_view after,
-                                                                  size_t limit,
-                                                                  bool* more) const {
-  if (prefix.empty()) return registry_.List(after, limit, more);
-  // Ids come in order, so the caller's jobs are one run of them: from just
-  // before the prefix (the prefix less one at its last character) to the
-  // first id past it.
-  std::string from(after);
-  if (from < prefix) {
-    from = std::string(prefix);
-    if (from.back() == '\0') {
-      from.pop_back();
-    } else {
-      from.back() = static_cast<char>(from.back() - 1);
-    }
-  }
-  std::vector<JobRegistry::Listed> under;
-  while (under.size() < limit) {
-    bool page_more = false;
-    auto page = registry_.List(from, limit - under.size(), &page_more);
-    for (auto& listed : page) {
-      if (absl::StartsWith(listed.id, prefix)) {
-        under.push_back(std::move(listed));
-      } else if (listed.id > prefix) {
-        *more = false;
-        return under;
-      }
-    }
-    if (!page_more || page.empty()) {
-      *more = false;
-      return under;
-    }
-    from = page.back().id;
-  }
-  // Whether another of the caller's jobs follows.
-  bool next_more = false;
-  const auto next = registry_.List(under.back().id, 1, &next_more);
-  *more = !next.empty() && absl::StartsWith(next.front().id, prefix);
-  return under;
-}
-
 grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                          const v1::ListJobsRequest* request,
                                                          v1::ListJobsResponse* response) {
@@ -207,7 +165,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerCon
   const size_t limit = request->page_size() == 0 ? RequestLimits::kDefaultPageSize
                                                  : static_cast<size_t>(request->page_size());
   bool more = false;
-  auto jobs = ListUnder(caller->job_prefix, request->page_token(), limit, &more);
+  auto jobs = registry_.List(request->page_token(), limit, &more, caller->job_prefix);
   const v1::JobView view =
       request->view() == v1::JOB_VIEW_FULL ? v1::JOB_VIEW_FULL : v1::JOB_VIEW_BASIC;
   // A page also ends before it outgrows a default client's 4 MB receive

@@ -102,10 +102,6 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   // Who the caller of `context` is, for the limits per caller.
   std::string CallerKey(const grpc::CallbackServerContext& context, const Caller& caller) const;
 
-  // As JobRegistry::List, of the jobs whose id starts with `prefix` only.
-  std::vector<JobRegistry::Listed> ListUnder(absl::string_view prefix, absl::string_view after,
-                                             size_t limit, bool* more) const;
-
   // Fills `job` from the job as `view` shows it, with served_by.
   void Describe(const Job& job, v1::JobView view, v1::Job* out,
                 int64_t history_before_step = 0) const;

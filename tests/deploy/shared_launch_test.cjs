@@ -250,6 +250,10 @@ function plaintextCall(port, method, body) {
   console.log(`trainer: ${[...command, ...args].join(' ')}`);
   const trained = start('trainer', [...command, ...args], {
     cwd: tmp, env: {PATH: '/usr/bin:/bin', LRSCHED_TLS_SERVER_NAME: serviceName,
+                    // Under the sanitizers: what the test runs with (MPI and
+                    // gRPC leave memory to the exit, as the benches note).
+                    ...(process.env.TRAINER_ASAN_OPTIONS
+                          ? {ASAN_OPTIONS: process.env.TRAINER_ASAN_OPTIONS} : {}),
                     ...trainerEnvironment}});
   const timer = setTimeout(() => fail(`the trainer did not finish in 120 s:\n${tail(trained)}`),
                            120000);

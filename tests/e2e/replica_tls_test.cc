@@ -51,7 +51,10 @@ class ReplicaTlsTest : public ::testing::Test {
     callers << "callers:\n"
                "  - {name: ops, role: operator, token: " << kOperator << "}\n"
                "  - {name: trainer-by-certificate, role: worker,"
-               " certificate_name: 'spiffe://lrsched.test/trainer'}\n";
+               " certificate_name: 'spiffe://lrsched.test/trainer'}\n"
+               // The replicas' own certificate names a role too: a standby
+               // must not lend it to the calls it forwards.
+               "  - {name: the-replicas, role: operator, certificate_name: localhost}\n";
   }
 
   std::string Cert(const std::string& name) const { return dir_.File("certs/" + name + ".pem"); }
@@ -128,11 +131,22 @@ TEST_F(ReplicaTlsTest, AStandbyForwardsOverTlsWithTheCallersTokenAndTakesOverOnS
       << "no token through the standby";
 
   // Known by its certificate alone: at the leader, a worker; through the
-  // standby the leader sees the standby's certificate, and refuses.
+  // standby it would be the standby (an operator here), so the standby
+  // refuses to forward it.
   v1::Job by_certificate;
   EXPECT_TRUE(Get(*to_first, "j", &by_certificate, "").ok());
-  EXPECT_EQ(Get(*to_second, "j", &by_certificate, "").error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  const grpc::Status refused = Get(*to_second, "j", &by_certificate, "");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("bearer token"));
+  {
+    grpc::ClientContext context;
+    v1::DeleteJobRequest request;
+    request.set_job_id("j");
+    v1::DeleteJobResponse deleted;
+    EXPECT_EQ(to_second->DeleteJob(&context, request, &deleted).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED)
+        << "a worker's certificate became the replicas' operator through the standby";
+  }
 
   first->Signal(SIGTERM);
   EXPECT_EQ(first->WaitForExit(absl::Seconds(20)), 0);

@@ -6,6 +6,7 @@
 // kept), and lrschedctl with a token from a file.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -259,6 +261,17 @@ TEST_F(AccessControlTest, EveryRpcAgainstEveryRoleGetsItsCodeAndRefusalsChangeNo
         EXPECT_EQ(Jobs(), before) << row.rpc << " by " << call.who << " changed the jobs";
       }
     }
+  }
+  // Every method of the service is in the table: a new RPC gets a row (and
+  // a check in its handler) before it ships.
+  const auto* descriptor = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      v1::SchedulerService::service_full_name());
+  ASSERT_NE(descriptor, nullptr);
+  for (int m = 0; m < descriptor->method_count(); ++m) {
+    const std::string& method = descriptor->method(m)->name();
+    EXPECT_TRUE(std::any_of(std::begin(table), std::end(table),
+                            [&](const Row& row) { return row.rpc == method; }))
+        << method << " is not in the table";
   }
   // A refusal does not tell whether the job exists.
   const grpc::Status existing = Rpc("GetJob", kWorkerA, "b-x");
