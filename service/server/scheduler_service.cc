@@ -110,25 +110,39 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
   auto allowed = Allowed(context, Rpc::kCreateJob, request->job_id());
   if (!allowed.ok()) return Finish(context, allowed.status());
   if (absl::Status status = Validate(*request); !status.ok()) return Finish(context, status);
+  // A new job under a prefix is counted before it exists (the creations in
+  // flight with the jobs held), so that racing calls cannot pass the limit.
+  std::string reserved;
   const std::string& prefix = allowed->job_prefix;
   if (max_jobs_per_caller_ > 0 && !prefix.empty() && !registry_.Find(request->job_id()).ok()) {
+    MutexLock lock(&creating_mu_);
     bool more = false;
-    const size_t held =
-        registry_.List("", static_cast<size_t>(max_jobs_per_caller_), &more, prefix).size();
-    if (static_cast<int64_t>(held) >= max_jobs_per_caller_) {
-      return Finish(context, absl::ResourceExhaustedError(absl::StrCat(
-                                 allowed->name, " holds ", held, " jobs under '", prefix,
-                                 "', its limit (--max_jobs_per_caller); delete one first")));
+    const int64_t held =
+        static_cast<int64_t>(
+            registry_.List("", static_cast<size_t>(max_jobs_per_caller_), &more, prefix).size()) +
+        creating_[prefix];
+    if (held >= max_jobs_per_caller_) {
+      return Finish(context,
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        allowed->name, " holds ", held, " jobs under '", prefix,
+                        "' (or is creating them), its limit (--max_jobs_per_caller); delete one "
+                        "first")));
     }
+    ++creating_[prefix];
+    reserved = prefix;
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = Begin(waiting_calls_, reactor, OnDrain::kRetry);
-  registry_.Create(*request,
-                   [this, reactor, response, call](absl::StatusOr<std::shared_ptr<Job>> job) {
-                     if (!call->Claim()) return;
-                     if (job.ok()) Describe(**job, v1::JOB_VIEW_FULL, response);
-                     reactor->Finish(ToGrpcStatus(job.status()));
-                   });
+  registry_.Create(*request, [this, reactor, response, call, reserved = std::move(reserved)](
+                                 absl::StatusOr<std::shared_ptr<Job>> job) {
+    if (!reserved.empty()) {
+      MutexLock lock(&creating_mu_);
+      if (--creating_[reserved] == 0) creating_.erase(reserved);
+    }
+    if (!call->Claim()) return;
+    if (job.ok()) Describe(**job, v1::JOB_VIEW_FULL, response);
+    reactor->Finish(ToGrpcStatus(job.status()));
+  });
   waiting_calls_.Wait(std::move(call));
   return reactor;
 }

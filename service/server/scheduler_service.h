@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "lrsched/v1/scheduler_service.grpc.pb.h"
 #include "service/common/memory_budget.h"
+#include "service/common/mutex.h"
 #include "service/server/access_control.h"
 #include "service/server/caller_quota.h"
 #include "service/server/job_registry.h"
@@ -112,6 +114,9 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   const std::string served_by_;
   const AccessControl* const access_;
   const int64_t max_jobs_per_caller_;
+  // Creations in flight of new jobs, by the job-id prefix they count for.
+  Mutex creating_mu_;
+  absl::flat_hash_map<std::string, int64_t> creating_ ABSL_GUARDED_BY(creating_mu_);
   CallerQuota watch_streams_;
   WaitingCalls waiting_calls_;
   ArenaMessages preview_messages_;

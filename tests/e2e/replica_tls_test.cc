@@ -122,7 +122,16 @@ TEST_F(ReplicaTlsTest, AStandbyForwardsOverTlsWithTheCallersTokenAndTakesOverOnS
   auto to_second = Connect(second->port());
   v1::Job through_leader, through_standby;
   ASSERT_TRUE(Get(*to_first, "j", &through_leader).ok());
-  const grpc::Status forwarded = Get(*to_second, "j", &through_standby);
+  // A standby just started learns who leads within its first look at the
+  // leader key; until then it answers UNAVAILABLE, which clients retry.
+  grpc::Status forwarded;
+  const absl::Time learn = absl::Now() + absl::Seconds(30);
+  do {
+    forwarded = Get(*to_second, "j", &through_standby);
+    if (forwarded.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  } while (forwarded.error_code() == grpc::StatusCode::UNAVAILABLE && absl::Now() < learn);
   ASSERT_TRUE(forwarded.ok()) << forwarded.error_message();
   EXPECT_EQ(through_standby.served_by(), through_leader.served_by());
   EXPECT_EQ(through_standby.served_by(), absl::StrCat("127.0.0.1:", first->port()));

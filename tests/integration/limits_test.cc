@@ -2,10 +2,12 @@
 // take, each tried at its boundary: the largest request it reads, the calls
 // in flight on one connection, the WatchJob streams of one caller and the
 // jobs of one caller.
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -179,6 +181,42 @@ TEST(LimitsTest, ACallerWithAPrefixHoldsAtMostItsJobs) {
   v1::DeleteJobResponse deleted;
   ASSERT_TRUE(stub->DeleteJob(&context, request, &deleted).ok());
   EXPECT_TRUE(CreatePlateau(*stub, "a-3", worker).ok());
+}
+
+TEST(LimitsTest, RacingCreationsNeverPassACallersLimit) {
+  TempDirectory dir;
+  {
+    std::ofstream tokens(dir.File("tokens.yaml"));
+    tokens << "callers:\n"
+              "  - {name: ops, role: operator, token: operator-token-0123456789}\n"
+              "  - {name: team-a, role: worker, job_prefix: a-, token: worker-token-0123456789}\n";
+  }
+  ServerProcess server(
+      LRSCHED_SERVER_BINARY,
+      {"--listen=127.0.0.1:0", "--state=" + dir.File("state.db"), "--max_jobs_per_caller=5",
+       "--auth_tokens_file=" + dir.File("tokens.yaml")});
+  ASSERT_GT(server.port(), 0);
+  // Many new jobs at once, each created while others are being written.
+  std::vector<std::thread> racing;
+  std::atomic<int> created{0};
+  for (int connection = 0; connection < 8; ++connection) {
+    racing.emplace_back([&, connection] {
+      auto own = Connect(server.port());
+      for (int i = 0; i < 5; ++i) {
+        if (CreatePlateau(*own, absl::StrCat("a-", connection, "-", i), "worker-token-0123456789")
+                .ok()) {
+          ++created;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : racing) thread.join();
+  EXPECT_EQ(created.load(), 5);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer operator-token-0123456789");
+  v1::ListJobsResponse listed;
+  ASSERT_TRUE(Connect(server.port())->ListJobs(&context, v1::ListJobsRequest(), &listed).ok());
+  EXPECT_EQ(listed.jobs_size(), 5);
 }
 
 }  // namespace
