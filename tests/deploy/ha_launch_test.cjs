@@ -42,7 +42,6 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const net = require('net');
 const http = require('http');
 const childProcess = require('child_process');
 
@@ -55,14 +54,7 @@ const modules = path.resolve(toolsDir, 'node_modules');
 const YAML = require(path.join(modules, 'yaml'));
 const buf = path.join(modules, '.bin', 'buf');
 
-const children = [];
-function fail(message) {
-  console.error(`ha_launch_test: ${message}`);
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(1);
-}
-process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const {fail, start, tail, portIsFree, sleep} = require('./launch_common.cjs')('ha_launch_test');
 const seconds = (ms) => (ms / 1000).toFixed(2);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-ha-launch-'));
 process.on('exit', () => fs.rmSync(work, {recursive: true, force: true}));
@@ -197,30 +189,7 @@ function portOf(container, port) {
   return named.containerPort;
 }
 
-function start(what, command, options) {
-  const child = childProcess.spawn(command[0], command.slice(1),
-                                   {stdio: ['ignore', 'pipe', 'pipe'], ...options});
-  child.what = what;
-  child.output = '';
-  child.stdout.on('data', (d) => { child.output += d; });
-  child.stderr.on('data', (d) => { child.output += d; });
-  child.on('error', (error) => fail(`${what}: ${command[0]}: ${error.message}`));
-  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-    child.exitCode_ = code;
-    child.exitSignal_ = signal;
-    resolve({code, signal, at: Date.now()});
-  }));
-  children.push(child);
-  return child;
-}
-const tail = (child) => child.output.split('\n').slice(-15).join('\n');
 
-function portIsFree(host, port) {
-  return new Promise((resolve) => {
-    const probe = net.createServer().once('error', () => resolve(false))
-                                    .listen(port, host, () => probe.close(() => resolve(true)));
-  });
-}
 function httpRequest(method, url, body) {
   return new Promise((resolve) => {
     const request = http.request(url, {method, timeout: 3000}, (response) => {

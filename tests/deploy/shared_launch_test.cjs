@@ -27,7 +27,6 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const net = require('net');
 const crypto = require('crypto');
 const childProcess = require('child_process');
 
@@ -44,14 +43,7 @@ const buf = path.join(modules, '.bin', 'buf');
 const HEALTH_PROTO = '/usr/share/grpc-proto/grpc/health/v1/health.proto';
 const POD_ADDRESS = '127.0.0.1';
 
-const children = [];
-function fail(message) {
-  console.error(`shared_launch_test: ${message}`);
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(1);
-}
-process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const {fail, start, tail, portIsFree, sleep} = require('./launch_common.cjs')('shared_launch_test');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-shared-launch-'));
 process.on('exit', () => fs.rmSync(work, {recursive: true, force: true}));
 
@@ -138,29 +130,6 @@ function portNamed(container, name) {
   return port.containerPort;
 }
 
-function start(what, command, options) {
-  const child = childProcess.spawn(command[0], command.slice(1),
-                                   {stdio: ['ignore', 'pipe', 'pipe'], ...options});
-  child.what = what;
-  child.output = '';
-  child.stdout.on('data', (d) => { child.output += d; });
-  child.stderr.on('data', (d) => { child.output += d; });
-  child.on('error', (error) => fail(`${what}: ${command[0]}: ${error.message}`));
-  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-    child.exitCode_ = code;
-    child.exitSignal_ = signal;
-    resolve({code, signal, at: Date.now()});
-  }));
-  children.push(child);
-  return child;
-}
-const tail = (child) => child.output.split('\n').slice(-15).join('\n');
-function portIsFree(port) {
-  return new Promise((resolve) => {
-    const probe = net.createServer().once('error', () => resolve(false))
-                                    .listen(port, POD_ADDRESS, () => probe.close(() => resolve(true)));
-  });
-}
 // A plaintext gRPC call with buf curl, as the kubelet's probe makes it.
 function plaintextCall(port, method, body) {
   const schema = method.startsWith('grpc.health.') ? HEALTH_PROTO : protoDir;
@@ -176,7 +145,7 @@ function plaintextCall(port, method, body) {
   const environment = environmentOf(server, serverPod);
   console.log(`lrsched-server: env ${JSON.stringify(environment)}`);
   for (const port of (server.ports || []).map((p) => p.containerPort)) {
-    if (!(await portIsFree(port))) fail(`port ${port} of ${POD_ADDRESS} is in use here`);
+    if (!(await portIsFree(POD_ADDRESS, port))) fail(`port ${port} of ${POD_ADDRESS} is in use here`);
   }
   const grpcPort = portNamed(server, 'grpc');
   const stateVolume = path.join(work, 'state');
