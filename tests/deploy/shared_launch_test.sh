@@ -23,13 +23,8 @@ source "$source_dir/tests/deploy/kustomize.sh"
 # lrsched, as deploy/README.md's openssl commands make it.
 certs=$work/certs
 "$source_dir/tests/testing/make_certs.sh" "$certs" > /dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=lrsched' \
-  -keyout "$certs/tls.key" -out "$certs/tls.csr" 2> /dev/null
-printf '%s\n' \
-  'subjectAltName=DNS:lrsched,DNS:lrsched.lrsched,DNS:lrsched.lrsched.svc,DNS:lrsched.lrsched.svc.cluster.local' \
-  'extendedKeyUsage=serverAuth' 'basicConstraints=CA:FALSE' > "$certs/tls.ext"
-openssl x509 -req -in "$certs/tls.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
-  -CAcreateserial -days 2 -extfile "$certs/tls.ext" -out "$certs/tls.crt" 2> /dev/null
+cp "$certs/service.pem" "$certs/tls.crt"
+cp "$certs/service.key" "$certs/tls.key"
 
 launch() {
   node "$source_dir/tests/deploy/shared_launch_test.cjs" "$1" "$work/trainer.yaml" "$bin_dir" \

@@ -5,6 +5,9 @@
 #                   certificate: a replica presents it to the leader)
 #   other-server    signed by other-ca, the same names (a rotation's new one)
 #   expired-server  signed by ca, no longer valid
+#   service         signed by ca, for the Service lrsched in the namespace
+#                   lrsched (both usages), as deploy/README.md's commands
+#                   make the Secret lrsched-tls
 #   client          signed by ca, SAN URI spiffe://lrsched.test/trainer
 #   expired-client  signed by ca, no longer valid
 #   other-client    signed by other-ca
@@ -39,6 +42,9 @@ leaf server ca 30 "IP:127.0.0.1,DNS:localhost" serverAuth,clientAuth
 leaf other-server other-ca 30 "IP:127.0.0.1,DNS:localhost" serverAuth
 # A negative validity: not after is a day before not before.
 leaf expired-server ca -1 "IP:127.0.0.1,DNS:localhost" serverAuth
+leaf service ca 30 \
+  "DNS:lrsched,DNS:lrsched.lrsched,DNS:lrsched.lrsched.svc,DNS:lrsched.lrsched.svc.cluster.local" \
+  serverAuth,clientAuth
 leaf client ca 30 "URI:spiffe://lrsched.test/trainer" clientAuth
 leaf expired-client ca -1 "URI:spiffe://lrsched.test/trainer" clientAuth
 leaf other-client other-ca 30 "URI:spiffe://lrsched.test/trainer" clientAuth
