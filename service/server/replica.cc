@@ -195,7 +195,10 @@ absl::Status Replica::Lead(const std::string& fence_value) {
   server_options.listen = Listen();
   server_options.served_by = advertise_;
   server_options.share_port = true;
+  // The replica's health port tells the term's store health, as its port
+  // does.
   server_options.health_listen.clear();
+  server_options.shared_health_port = health_port_.get();
   absl::StatusOr<std::unique_ptr<Server>> server = absl::UnavailableError("not started");
   // The lease is renewed while every job is rebuilt, which may take longer
   // than its TTL on a large store.
@@ -219,6 +222,7 @@ absl::Status Replica::Lead(const std::string& fence_value) {
   if (!kept.ok()) {
     (*server)->Shutdown(absl::ZeroDuration());
     (*server)->Wait();
+    HealthAsStandby();
     return kept;
   }
   // The leading server listens beside the standby now: new connections go
@@ -252,7 +256,14 @@ absl::Status Replica::Lead(const std::string& fence_value) {
   // Its writes already fail the fence; calls in flight end and retry.
   ended->Shutdown(absl::Seconds(1));
   ended->Wait();
+  HealthAsStandby();
   return held;
+}
+
+void Replica::HealthAsStandby() {
+  // A term's server turns the health port NOT_SERVING as it drains; a
+  // standby serves (it forwards), unless the replica is stopping.
+  if (health_port_ != nullptr && !stop_.HasBeenNotified()) health_port_->SetServing(true);
 }
 
 void Replica::Shutdown(absl::Duration drain) {

@@ -83,6 +83,8 @@ class Replica {
   absl::Status StartStandby();
   void StopStandby();
   void Run();
+  // The health port once a term's server has drained: SERVING again.
+  void HealthAsStandby();
   // One leading term, from winning to losing (or Shutdown).
   absl::Status Lead(const std::string& fence_value);
   std::string Listen() const;

@@ -112,19 +112,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, reason.empty() ? "" : ": ", reason));
   }
-  if (!options.health_listen.empty()) {
+  if (options.shared_health_port != nullptr) {
+    server->health_reporter_ = options.shared_health_port;
+  } else if (!options.health_listen.empty()) {
     auto health_port = HealthPort::Start(options.health_listen);
     if (!health_port.ok()) return health_port.status();
     server->health_port_ = *std::move(health_port);
-    server->health_port_->SetServing(true);
+    server->health_reporter_ = server->health_port_.get();
   }
+  if (server->health_reporter_ != nullptr) server->health_reporter_->SetServing(true);
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, true);
   // Not serving while the state file takes no writes (a full disk): a
   // load balancer sends the trainers elsewhere, and they ride it out.
   server->store_->SetHealthListener(
-      [health, health_port = server->health_port_.get()](const absl::Status& writes) {
+      [health, health_port = server->health_reporter_](const absl::Status& writes) {
         health->SetServingStatus("", writes.ok());
         health->SetServingStatus(kServiceName, writes.ok());
         if (health_port != nullptr) health_port->SetServing(writes.ok());
@@ -145,7 +148,7 @@ void Server::Shutdown(absl::Duration drain) {
     drain = std::max(drain, absl::ZeroDuration());
     const absl::Time deadline = start + drain;
     server_->GetHealthCheckService()->Shutdown();
-    if (health_port_ != nullptr) health_port_->SetServing(false);
+    if (health_reporter_ != nullptr) health_reporter_->SetServing(false);
     drain_stats_.jobs_closed = static_cast<int64_t>(registry_.CloseAll(ShuttingDownError()));
     // gRPC keeps taking calls meanwhile: they reach the closed jobs, which
     // refuse them with UNAVAILABLE, rather than being cancelled by gRPC.

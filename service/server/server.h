@@ -36,6 +36,10 @@ struct ServerOptions {
   // host:port of a plaintext port that serves only grpc.health.v1.Health
   // (HealthPort); none when empty.
   std::string health_listen;
+  // Instead, a health port of the caller's that outlives this server (a
+  // replica's, across its terms): told what this server's health tells,
+  // not closed by it.
+  HealthPort* shared_health_port = nullptr;
   // Where the jobs are kept, as store_address.h reads it; empty: the SQLite
   // file `state`.
   std::string store_address;
@@ -97,7 +101,7 @@ class Server {
 
   int port() const { return port_; }
   // The health port's, 0 without one.
-  int health_port() const { return health_port_ == nullptr ? 0 : health_port_->port(); }
+  int health_port() const { return health_reporter_ == nullptr ? 0 : health_reporter_->port(); }
   // The Prometheus metrics when ServerOptions::metrics, else null.
   std::shared_ptr<prometheus::Collectable> metrics() const { return metrics_; }
   // The store as --store names it (sqlite:PATH or etcd://...).
@@ -147,7 +151,10 @@ class Server {
   SchedulerServiceImpl service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // The health port this server opened, if any, and the one it reports to
+  // (that one or ServerOptions::shared_health_port).
   std::unique_ptr<HealthPort> health_port_;
+  HealthPort* health_reporter_ = nullptr;
   std::string store_address_;
   size_t recovered_jobs_ = 0;
   absl::Duration recovery_time_;
