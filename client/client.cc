@@ -78,6 +78,16 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   return stripped;
 }
 
+absl::Status UseTokenFile(std::string token_file, ClientOptions* options) {
+  const char* environment = std::getenv("LRSCHED_TOKEN_FILE");
+  if (token_file.empty() && environment != nullptr) token_file = environment;
+  if (token_file.empty()) return absl::OkStatus();
+  auto token = ReadTokenFile(token_file);
+  if (!token.ok()) return token.status();
+  options->token = *std::move(token);
+  return absl::OkStatus();
+}
+
 std::string ServiceConfigJson(const ClientOptions& options) {
   return absl::StrCat(
       R"({"methodConfig": [{"name": [{"service": "lrsched.v1.SchedulerService"}],)",

@@ -792,18 +792,10 @@ int main(int argc, char** argv) {
       return kUsage;
     }
   }
-  std::string token_file = absl::GetFlag(FLAGS_token_file);
-  if (const char* environment = std::getenv("LRSCHED_TOKEN_FILE");
-      token_file.empty() && environment != nullptr) {
-    token_file = environment;
-  }
-  if (!token_file.empty()) {
-    auto token = lrsched::ReadTokenFile(token_file);
-    if (!token.ok()) {
-      std::fprintf(stderr, "lrschedctl: %s\n", std::string(token.status().message()).c_str());
-      return kUsage;
-    }
-    options.token = *std::move(token);
+  if (absl::Status used = lrsched::UseTokenFile(absl::GetFlag(FLAGS_token_file), &options);
+      !used.ok()) {
+    std::fprintf(stderr, "lrschedctl: %s\n", std::string(used.message()).c_str());
+    return kUsage;
   }
   lrsched::Client client(options);
   Ctl ctl(client);

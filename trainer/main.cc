@@ -5,7 +5,6 @@
 //       --spec='{"reduce_lr_on_plateau": {"patience": 2}}' --epochs=30
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -114,15 +113,9 @@ int Main(const MpiCommunicator& mpi) {
     if (tls.enabled()) {
       if (absl::Status used = UseTls(tls, &options); !used.ok()) return Fail("TLS", used);
     }
-    std::string token_file = absl::GetFlag(FLAGS_token_file);
-    if (const char* environment = std::getenv("LRSCHED_TOKEN_FILE");
-        token_file.empty() && environment != nullptr) {
-      token_file = environment;
-    }
-    if (!token_file.empty()) {
-      auto token = ReadTokenFile(token_file);
-      if (!token.ok()) return Fail("--token_file", token.status());
-      options.token = *std::move(token);
+    if (absl::Status used = UseTokenFile(absl::GetFlag(FLAGS_token_file), &options);
+        !used.ok()) {
+      return Fail("--token_file", used);
     }
     client = std::make_unique<Client>(options);
     v1::CreateJobRequest create;

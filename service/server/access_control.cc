@@ -286,7 +286,8 @@ const AccessControl::Table& AccessControl::table() const {
   return *seen.table;
 }
 
-absl::StatusOr<Caller> AccessControl::Authenticate(const grpc::ServerContextBase& context) const {
+absl::StatusOr<const Caller*> AccessControl::Authenticate(
+    const grpc::ServerContextBase& context) const {
   const Table& table = this->table();
   const auto& metadata = context.client_metadata();
   const auto authorization = metadata.find("authorization");
@@ -306,21 +307,22 @@ absl::StatusOr<Caller> AccessControl::Authenticate(const grpc::ServerContextBase
       if (CRYPTO_memcmp(known.data(), digest.data(), digest.size()) == 0) found = &caller;
     }
     if (found == nullptr) return absl::UnauthenticatedError("the bearer token is not known");
-    return *found;
+    return found;
   }
   for (const std::string& name : PeerIdentities(context)) {
     const auto found = table.certificate_names.find(name);
-    if (found != table.certificate_names.end()) return found->second;
+    if (found != table.certificate_names.end()) return &found->second;
   }
   return absl::UnauthenticatedError(
       "no credentials: send 'authorization: Bearer TOKEN' metadata, or connect with a client "
       "certificate the server knows");
 }
 
-absl::StatusOr<Caller> AccessControl::Check(const grpc::ServerContextBase& context, Rpc rpc,
-                                            absl::string_view job_id) const {
-  auto caller = Authenticate(context);
-  if (!caller.ok()) return caller;
+absl::StatusOr<const Caller*> AccessControl::Check(const grpc::ServerContextBase& context,
+                                                   Rpc rpc, absl::string_view job_id) const {
+  auto authenticated = Authenticate(context);
+  if (!authenticated.ok()) return authenticated;
+  const Caller* caller = *authenticated;
   if (!RoleAllows(caller->role, rpc)) {
     return absl::PermissionDeniedError(absl::StrCat(caller->name, " (role ", RoleName(caller->role),
                                                     ") may not call ", RpcName(rpc)));

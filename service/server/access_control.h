@@ -95,13 +95,14 @@ class AccessControl {
   ~AccessControl();
 
   // The caller of `context`: UNAUTHENTICATED without credentials or with
-  // unknown ones.
-  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
+  // unknown ones. The caller lives in this thread's table: valid until the
+  // thread's next call into this object (no copy on the hot path).
+  absl::StatusOr<const Caller*> Authenticate(const grpc::ServerContextBase& context) const;
   // Whether the caller of `context` may make `rpc` on `job_id` (empty for
   // ListJobs and PreviewSchedule): UNAUTHENTICATED, or PERMISSION_DENIED
-  // naming the caller, its role and the rule.
-  absl::StatusOr<Caller> Check(const grpc::ServerContextBase& context, Rpc rpc,
-                               absl::string_view job_id) const;
+  // naming the caller, its role and the rule. The caller as Authenticate's.
+  absl::StatusOr<const Caller*> Check(const grpc::ServerContextBase& context, Rpc rpc,
+                                      absl::string_view job_id) const;
 
   // Parses the file's text (for tests and Open).
   struct Table;

@@ -81,9 +81,10 @@ SchedulerServiceImpl::ArenaMessages::AllocateMessages() {
   return new ArenaHolder();
 }
 
-absl::StatusOr<Caller> SchedulerServiceImpl::Allowed(grpc::CallbackServerContext* context,
-                                                     Rpc rpc, absl::string_view job_id) const {
-  if (access_ == nullptr) return Caller{"anyone", Role::kOperator, ""};
+absl::StatusOr<const Caller*> SchedulerServiceImpl::Allowed(
+    grpc::CallbackServerContext* context, Rpc rpc, absl::string_view job_id) const {
+  static const Caller* const anyone = new Caller{"anyone", Role::kOperator, ""};
+  if (access_ == nullptr) return anyone;
   return access_->Check(*context, rpc, job_id);
 }
 
@@ -113,7 +114,8 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
   // A new job under a prefix is counted before it exists (the creations in
   // flight with the jobs held), so that racing calls cannot pass the limit.
   std::string reserved;
-  const std::string& prefix = allowed->job_prefix;
+  const Caller& caller = **allowed;
+  const std::string& prefix = caller.job_prefix;
   if (max_jobs_per_caller_ > 0 && !prefix.empty() && !registry_.Find(request->job_id()).ok()) {
     MutexLock lock(&creating_mu_);
     bool more = false;
@@ -124,7 +126,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::CreateJob(grpc::CallbackServerCo
     if (held >= max_jobs_per_caller_) {
       return Finish(context,
                     absl::ResourceExhaustedError(absl::StrCat(
-                        allowed->name, " holds ", held, " jobs under '", prefix,
+                        caller.name, " holds ", held, " jobs under '", prefix,
                         "' (or is creating them), its limit (--max_jobs_per_caller); delete one "
                         "first")));
     }
@@ -179,7 +181,7 @@ grpc::ServerUnaryReactor* SchedulerServiceImpl::ListJobs(grpc::CallbackServerCon
   const size_t limit = request->page_size() == 0 ? RequestLimits::kDefaultPageSize
                                                  : static_cast<size_t>(request->page_size());
   bool more = false;
-  auto jobs = registry_.List(request->page_token(), limit, &more, caller->job_prefix);
+  auto jobs = registry_.List(request->page_token(), limit, &more, (*caller)->job_prefix);
   const v1::JobView view =
       request->view() == v1::JOB_VIEW_FULL ? v1::JOB_VIEW_FULL : v1::JOB_VIEW_BASIC;
   // A page also ends before it outgrows a default client's 4 MB receive
@@ -297,7 +299,7 @@ grpc::ServerWriteReactor<v1::JobEvent>* SchedulerServiceImpl::WatchJob(
       status.ok() ? registry_.Find(request->job_id()) : status;
   std::string caller;
   if (job.ok()) {
-    caller = CallerKey(*context, *allowed);
+    caller = CallerKey(*context, **allowed);
     if (!watch_streams_.TryAcquire(caller)) {
       job = absl::ResourceExhaustedError(
           absl::StrCat(caller, " has ", watch_streams_.limit(),

@@ -96,10 +96,11 @@ class SchedulerServiceImpl final : public v1::SchedulerService::CallbackService 
   };
 
   // The caller of `context` as access control knows it (an operator of
-  // every job without access control); UNAUTHENTICATED or PERMISSION_DENIED
+  // every job without access control; as AccessControl::Check, valid until
+  // the thread checks another call); UNAUTHENTICATED or PERMISSION_DENIED
   // when it may not make `rpc` on `job_id`.
-  absl::StatusOr<Caller> Allowed(grpc::CallbackServerContext* context, Rpc rpc,
-                                 absl::string_view job_id) const;
+  absl::StatusOr<const Caller*> Allowed(grpc::CallbackServerContext* context, Rpc rpc,
+                                        absl::string_view job_id) const;
 
   // Who the caller of `context` is, for the limits per caller.
   std::string CallerKey(const grpc::CallbackServerContext& context, const Caller& caller) const;

@@ -83,6 +83,11 @@ absl::Status UseTls(const ClientTls& tls, ClientOptions* options);
 // read or is empty.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
+// Sets `options`' token from `token_file` (a --token_file flag), or when
+// that is empty from the file LRSCHED_TOKEN_FILE names; no token when
+// neither is given. Errors as ReadTokenFile's.
+absl::Status UseTokenFile(std::string token_file, ClientOptions* options);
+
 class Client {
  public:
   explicit Client(ClientOptions options);
