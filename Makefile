@@ -71,7 +71,13 @@ fuzz: deps
 	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	tests/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-demo: build
+# Builds only what the demo runs, not the tests and benchmarks of `make build`.
+demo:
+	@echo "== installing the Debian packages lrsched builds with (once; quiet when present)"
+	deploy/install-deps.sh build
+	@echo "== building lrsched-server, lrsched-trainer and lrschedctl (a few minutes the first time)"
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) > /dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target lrsched-server lrsched-trainer lrschedctl
 	deploy/demo.sh $(BUILD)
 
 # Every benchmark of BENCHMARKS.md, medians of 3 runs (about 16 minutes on 2

@@ -3,19 +3,29 @@
 //   lrschedctl [--server=HOST:PORT] [--output=table|json] SUBCOMMAND [ARGS] [FLAGS]
 //
 // Exit codes: 0 done; 1 the server refused (the status is printed); 2 the
-// command line is wrong; 3 the server could not be reached in time.
+// command line is wrong (checked before anything is sent); 3 the server
+// could not be reached in time.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -27,18 +37,23 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/ctl_text.h"
+#include "client/grpc_status.h"
+#include "client/job_figure.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
-#include "client/grpc_status.h"
-#include "client/svg_plot.h"
 #include "lrsched/client.h"
 #include "proto/status_conversion.h"
+#include "service/common/command_line.h"
+#include "service/common/shortest_double.h"
 #include "yaml-cpp/yaml.h"
 
 ABSL_FLAG(std::string, server, "",
           "The lrsched server, host:port (default: $LRSCHED_SERVER, else localhost:50051).");
-ABSL_FLAG(std::string, output, "table", "table: for people; json: the API's proto3 JSON, for jq.");
+ABSL_FLAG(std::string, output, "table",
+          "table: for people; json: the API's proto3 JSON with the proto field names, as "
+          "grpcurl prints it, for jq.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "How long to keep trying a server that does not answer.");
 ABSL_FLAG(bool, tls, false, "Connect with TLS (the system's roots unless --tls_ca_file).");
@@ -59,16 +74,27 @@ ABSL_FLAG(std::string, spec, "", "The SchedulerSpec in JSON, e.g. {\"step_lr\": 
 ABSL_FLAG(std::string, file, "",
           "create: a CreateJobRequest in the API's JSON form, as JSON or YAML (.yaml, .yml); "
           "flags given override it.");
-ABSL_FLAG(std::vector<std::string>, base_lrs, {}, "The base learning rate of each parameter group.");
-ABSL_FLAG(int32_t, world_size, 0, "create: workers in the job (default 1).");
-ABSL_FLAG(std::string, aggregation, "", "create: MEAN, WEIGHTED_MEAN, MIN or MAX of the workers' metrics.");
-ABSL_FLAG(int64_t, steps, 100, "preview: steps to compute.");
-ABSL_FLAG(std::vector<std::string>, metrics, {}, "preview: the metric of each step, for ReduceLROnPlateau.");
+ABSL_FLAG(std::vector<std::string>, base_lrs, {},
+          "The base learning rate of each parameter group (default 0.1: one group).");
+ABSL_FLAG(int32_t, world_size, 1, "create: workers in the job, 1 to 65536.");
+ABSL_FLAG(std::string, aggregation, "WEIGHTED_MEAN",
+          "create: MEAN, WEIGHTED_MEAN, MIN or MAX of the workers' metrics.");
+ABSL_FLAG(int64_t, max_look_ahead, 0,
+          "create: how many steps past the one a worker asks for may be handed out (1 to "
+          "100000; 0: the server's default, 1000). Smaller: an override takes effect sooner; "
+          "larger: fewer Step calls.");
+ABSL_FLAG(int64_t, steps, 0,
+          "preview: steps to compute (default 100); plot: draw steps 0 to N-1 (default: up to "
+          "the furthest step a worker asked for).");
+ABSL_FLAG(std::vector<std::string>, metrics, {},
+          "preview: the metric of each step, for ReduceLROnPlateau.");
 // set-lr
-ABSL_FLAG(std::vector<std::string>, lr, {}, "set-lr: the new learning rate (one, or one per group).");
-ABSL_FLAG(double, factor, 0, "set-lr: multiply the learning rates in force by this instead.");
-ABSL_FLAG(bool, scale_schedule, false, "set-lr: with --factor, scale the whole rest of the schedule.");
-ABSL_FLAG(int64_t, step, -1, "set-lr: the first step it applies to (default: the next one free).");
+ABSL_FLAG(std::vector<std::string>, lr, {},
+          "set-lr: the new learning rate of each parameter group.");
+ABSL_FLAG(double, factor, 1, "set-lr: multiply the learning rates in force by this instead.");
+ABSL_FLAG(bool, scale_schedule, false,
+          "set-lr: with --factor, scale the whole rest of the schedule.");
+ABSL_FLAG(int64_t, step, 0, "set-lr: the first step it applies to (default: the next one free).");
 // preview, plot
 ABSL_FLAG(std::string, plot, "", "preview: also write the schedule as an SVG picture here.");
 ABSL_FLAG(std::string, out, "", "plot: the SVG file to write (default JOB.svg).");
@@ -76,23 +102,25 @@ ABSL_FLAG(bool, log_scale, false, "preview, plot: the learning rate on a log sca
 ABSL_FLAG(std::string, epoch_log, "",
           "plot: lrsched-trainer's --log_csv of the job, for its training loss per epoch.");
 // list, watch
-ABSL_FLAG(int32_t, page_size, 0, "list: jobs per page (the server's default when 0).");
+ABSL_FLAG(int32_t, page_size, 100, "list: jobs per answer, 1 to 1000 (all pages are shown).");
 ABSL_FLAG(int64_t, from, 1, "watch: the first event sequence to show.");
 
 namespace lrsched::ctl {
 namespace {
 
 constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
+// The largest step lrsched serves: a schedule without an end decides
+// every step up to it.
+constexpr int64_t kEndless = (int64_t{1} << 53) - 1;
 
-int Fail(const std::string& what, const absl::Status& status) {
-  std::fprintf(stderr, "lrschedctl: %s: %s\n", what.c_str(), status.ToString().c_str());
-  const bool unreachable = status.code() == absl::StatusCode::kUnavailable ||
-                           status.code() == absl::StatusCode::kDeadlineExceeded;
-  return unreachable ? kUnreachable : kRefused;
-}
+// The flags given on the command line (ParseFlags).
+std::set<std::string> given_flags;
+bool Given(const char* flag) { return given_flags.count(flag) > 0; }
 
 // The subcommand running, for the usage hint of a command-line mistake.
 const char* subcommand_name = "";
+// The server's address, for the message when it cannot be reached.
+std::string server_target;
 
 int Misuse(const std::string& message) {
   std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl %s --help for its usage)\n",
@@ -101,15 +129,94 @@ int Misuse(const std::string& message) {
 }
 int Misuse(const absl::Status& status) { return Misuse(std::string(status.message())); }
 
+// Why nothing answers at `target` (host:port): the name does not resolve,
+// nothing listens, or no answer, as a TCP connection attempt finds it.
+// Empty when a connection opens (or the target is not host:port).
+std::string WhyUnreachable(const std::string& target) {
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos || absl::StrContains(target, "://") ||
+      absl::StartsWith(target, "unix:")) {
+    return "";
+  }
+  std::string host = target.substr(0, colon);
+  const std::string port = target.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  if (const int error = getaddrinfo(host.c_str(), port.c_str(), &hints, &addresses); error != 0) {
+    return absl::StrCat("the name ", host, " does not resolve (", gai_strerror(error), ")");
+  }
+  std::string why;
+  for (const addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
+    const int fd = socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK, 0);
+    if (fd < 0) continue;
+    int error = 0;
+    if (connect(fd, address->ai_addr, address->ai_addrlen) != 0) {
+      error = errno;
+      if (error == EINPROGRESS) {
+        pollfd wait{fd, POLLOUT, 0};
+        if (poll(&wait, 1, 3000) == 1) {
+          socklen_t size = sizeof error;
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+        } else {
+          error = ETIMEDOUT;
+        }
+      }
+    }
+    close(fd);
+    if (error == 0) {
+      why.clear();
+      break;
+    }
+    why = error == ECONNREFUSED ? "nothing listens there (connection refused)"
+          : error == ETIMEDOUT  ? "nothing answers there (connection timed out)"
+                                : absl::StrCat("cannot connect (", std::strerror(error), ")");
+  }
+  freeaddrinfo(addresses);
+  return why;
+}
+
+// A server's refusal (exit 1), or a server that could not be reached (3).
+int Fail(const std::string& rpc, const absl::Status& status) {
+  const bool unreachable = status.code() == absl::StatusCode::kUnavailable ||
+                           status.code() == absl::StatusCode::kDeadlineExceeded;
+  if (unreachable) {
+    const std::string why = WhyUnreachable(server_target);
+    if (!why.empty()) {
+      std::fprintf(stderr,
+                   "lrschedctl: cannot reach the lrsched server at %s: %s.\n"
+                   "(--server or LRSCHED_SERVER names the server; tried for --timeout=%s)\n",
+                   server_target.c_str(), why.c_str(),
+                   absl::FormatDuration(absl::GetFlag(FLAGS_timeout)).c_str());
+      return kUnreachable;
+    }
+    std::fprintf(stderr, "lrschedctl: the lrsched server at %s did not answer %s: %s (%s)\n",
+                 server_target.c_str(), rpc.c_str(), std::string(status.message()).c_str(),
+                 absl::StatusCodeToString(status.code()).c_str());
+    return kUnreachable;
+  }
+  std::fprintf(stderr, "lrschedctl: %s (%s from %s)\n", std::string(status.message()).c_str(),
+               absl::StatusCodeToString(status.code()).c_str(), rpc.c_str());
+  return kRefused;
+}
+
 bool Json() { return absl::GetFlag(FLAGS_output) == "json"; }
 
-void PrintJson(const google::protobuf::Message& message) {
+// As grpcurl prints a message: the proto field names, defaults left out.
+std::string ToJson(const google::protobuf::Message& message, bool multiline) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.always_print_primitive_fields = true;
+  options.add_whitespace = multiline;
+  options.preserve_proto_field_names = true;
   google::protobuf::util::MessageToJsonString(message, &json, options);
-  std::printf("%s", json.c_str());
+  if (!multiline && !json.empty() && json.back() == '\n') json.pop_back();
+  return json;
+}
+void PrintJson(const google::protobuf::Message& message) {
+  std::printf("%s", ToJson(message, /*multiline=*/true).c_str());
 }
 
 // A YAML document as JSON text: mappings, sequences, and scalars as JSON
@@ -161,8 +268,8 @@ void YamlToJson(const YAML::Node& node, std::string* json) {
   }
 }
 
-// Command-line mistakes are INVALID_ARGUMENT statuses up to main, which
-// prints them with the subcommand's usage and exits 2.
+// Command-line mistakes are INVALID_ARGUMENT statuses up to the subcommand,
+// which prints them with its usage hint and exits 2.
 template <typename Message>
 absl::StatusOr<Message> ParseJson(const std::string& flag, const std::string& json) {
   Message message;
@@ -175,34 +282,56 @@ absl::StatusOr<Message> ParseJson(const std::string& flag, const std::string& js
   return message;
 }
 
+enum class Rule { kAnyNumber, kRate };
+
+// Numbers of a list flag; with kRate, each finite and at least 0, as the
+// server wants a learning rate.
 absl::StatusOr<std::vector<double>> ParseDoubles(const std::string& flag,
-                                                 const std::vector<std::string>& texts) {
+                                                 const std::vector<std::string>& texts, Rule rule) {
   std::vector<double> values;
   for (const auto& text : texts) {
     double value;
     if (!absl::SimpleAtod(text, &value)) {
       return absl::InvalidArgumentError(absl::StrCat(flag, ": '", text, "' is not a number"));
     }
+    if (rule == Rule::kRate && !(std::isfinite(value) && value >= 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": '", text, "' is not a learning rate (finite, at least 0)"));
+    }
     values.push_back(value);
   }
   return values;
 }
 
-#define LRSCHEDCTL_ASSIGN(lhs, expression)             \
-  auto lhs##_or = (expression);                        \
-  if (!lhs##_or.ok()) return Misuse(lhs##_or.status()); \
-  auto lhs = *std::move(lhs##_or)
-
-// The scheduler's PyTorch name: the message type of the spec's kind.
-std::string SchedulerName(const v1::SchedulerSpec& spec) {
-  const auto* field = spec.GetDescriptor()->FindFieldByNumber(spec.kind_case());
-  return field == nullptr ? "(none)" : field->message_type()->name();
+absl::Status CheckRange(const char* flag, int64_t value, int64_t low, int64_t high) {
+  if (value >= low && value <= high) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--%s: must be %d to %d, got %d", flag, low, high, value));
 }
 
-std::string Rates(const google::protobuf::RepeatedField<double>& rates) {
-  std::vector<std::string> texts;
-  for (double rate : rates) texts.push_back(absl::StrFormat("%.6g", rate));
-  return absl::StrJoin(texts, ",");
+// Whether `path` can be written (its folder exists and is writable), so
+// that a picture is not computed for nothing.
+absl::Status CheckWritable(const char* flag, const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string folder =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (access(folder.c_str(), W_OK) != 0 ||
+      (access(path.c_str(), F_OK) == 0 && access(path.c_str(), W_OK) != 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot write ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+#define LRSCHEDCTL_ASSIGN(lhs, expression)              \
+  auto lhs##_or = (expression);                         \
+  if (!lhs##_or.ok()) return Misuse(lhs##_or.status()); \
+  auto lhs = *std::move(lhs##_or)
+#define LRSCHEDCTL_CHECK(expression) \
+  if (absl::Status check = (expression); !check.ok()) return Misuse(check)
+
+std::string Plural(int64_t count, const char* one, const char* many) {
+  return absl::StrCat(count, " ", count == 1 ? one : many);
 }
 
 // Eight levels of block, lowest to highest, scaled between the smallest and
@@ -227,63 +356,41 @@ std::string Sparkline(const std::vector<double>& values) {
   return line;
 }
 
-constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"};
-
-// Learning rate of each group (and momentum, when there is one) per step.
-std::vector<plot::Series> RateSeries(const std::vector<v1::StepValues>& values) {
-  std::vector<plot::Series> series;
-  if (values.empty()) return series;
-  const int groups = values[0].lrs_size();
-  for (int g = 0; g < groups; ++g) {
-    plot::Series line{groups == 1 ? "learning rate" : absl::StrCat("learning rate, group ", g),
-                      kColors[g % 5], {}};
-    for (const auto& step : values) line.points.emplace_back(step.step(), step.lrs(g));
-    series.push_back(std::move(line));
-  }
-  return series;
-}
-
-// Training and validation loss per epoch from lrsched-trainer's --log_csv
-// (a header line, then epoch,train_loss,validation_loss,...).
-absl::StatusOr<std::vector<plot::Series>> ReadEpochLog(const std::string& path) {
-  std::ifstream file(path);
-  std::string line;
-  if (!file || !std::getline(file, line)) {
-    return absl::InvalidArgumentError(absl::StrCat("--epoch_log: cannot read ", path));
-  }
-  const std::vector<std::string> header = absl::StrSplit(line, ',');
-  const auto column = [&](const std::string& name) {
-    return std::find(header.begin(), header.end(), name) - header.begin();
-  };
-  const size_t epoch = column("epoch"), train = column("train_loss"),
-               validation = column("validation_loss");
-  if (epoch == header.size() || train == header.size() || validation == header.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--epoch_log: ", path, " has no epoch, train_loss and validation_loss columns"));
-  }
-  std::vector<plot::Series> series = {{"training loss", "#ff7f0e", {}},
-                                      {"validation loss", "#2ca02c", {}}};
-  for (int number = 2; std::getline(file, line); ++number) {
-    const std::vector<std::string> fields = absl::StrSplit(line, ',');
-    double x, train_loss, validation_loss;
-    if (fields.size() != header.size() || !absl::SimpleAtod(fields[epoch], &x) ||
-        !absl::SimpleAtod(fields[train], &train_loss) ||
-        !absl::SimpleAtod(fields[validation], &validation_loss)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--epoch_log: ", path, " line ", number, " is not a number row"));
-    }
-    series[0].points.emplace_back(x, train_loss);
-    series[1].points.emplace_back(x, validation_loss);
-  }
-  return series;
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& text) {
+absl::Status WriteFile(const std::string& flag, const std::string& path, const std::string& text) {
   std::ofstream file(path);
   file << text;
   file.close();
-  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  if (!file) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot write ", path, ": ", std::strerror(errno)));
+  }
   return absl::OkStatus();
+}
+
+// Formats rows as columns as wide as their widest cell (the last one left
+// as it is), two spaces apart.
+std::string Columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t c = 0; c + 1 < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  }
+  std::string text;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(widths[c] - row[c].size() + 2, ' ');
+    }
+    absl::StrAppend(&text, line, "\n");
+  }
+  return text;
+}
+
+// "all" for a schedule that decides every step without metrics.
+std::string DecidedText(const v1::Job& job) {
+  if (job.decided_step() >= job.last_step() || job.decided_step() >= kEndless) return "all";
+  return absl::StrCat(job.decided_step());
 }
 
 class Ctl {
@@ -292,13 +399,13 @@ class Ctl {
 
   int Create(const std::vector<std::string>& args) {
     v1::CreateJobRequest request;
-    if (!absl::GetFlag(FLAGS_file).empty()) {
-      std::ifstream file(absl::GetFlag(FLAGS_file));
-      if (!file) return Misuse(absl::StrCat("--file: cannot read ", absl::GetFlag(FLAGS_file)));
+    if (Given("file")) {
+      const std::string& path = absl::GetFlag(FLAGS_file);
+      std::ifstream file(path);
+      if (!file) return Misuse(absl::StrCat("--file: cannot read ", path));
       std::stringstream text;
       text << file.rdbuf();
       std::string json = text.str();
-      const std::string& path = absl::GetFlag(FLAGS_file);
       if (absl::EndsWith(path, ".yaml") || absl::EndsWith(path, ".yml")) {
         json.clear();
         try {
@@ -313,29 +420,43 @@ class Ctl {
     if (args.size() > 1) return Misuse("create takes one JOB");
     if (!args.empty()) request.set_job_id(args[0]);
     if (request.job_id().empty()) return Misuse("create: JOB is missing");
-    if (!absl::GetFlag(FLAGS_spec).empty()) {
+    if (Given("spec")) {
       LRSCHEDCTL_ASSIGN(spec, ParseJson<v1::SchedulerSpec>("--spec", absl::GetFlag(FLAGS_spec)));
       *request.mutable_spec() = std::move(spec);
     }
     if (!request.has_spec()) return Misuse("create: --spec (or --file) is missing");
-    LRSCHEDCTL_ASSIGN(base_lrs, ParseDoubles("--base_lrs", absl::GetFlag(FLAGS_base_lrs)));
+    LRSCHEDCTL_ASSIGN(base_lrs,
+                      ParseDoubles("--base_lrs", absl::GetFlag(FLAGS_base_lrs), Rule::kRate));
     if (!base_lrs.empty()) *request.mutable_base_lrs() = {base_lrs.begin(), base_lrs.end()};
-    if (absl::GetFlag(FLAGS_world_size) > 0) request.set_world_size(absl::GetFlag(FLAGS_world_size));
-    if (!absl::GetFlag(FLAGS_aggregation).empty()) {
+    if (Given("base_lrs") && base_lrs.empty()) return Misuse("--base_lrs: no rate given");
+    if (request.base_lrs_size() == 0) request.add_base_lrs(0.1);
+    if (Given("world_size")) {
+      LRSCHEDCTL_CHECK(CheckRange("world_size", absl::GetFlag(FLAGS_world_size), 1, 65'536));
+      request.set_world_size(absl::GetFlag(FLAGS_world_size));
+    }
+    if (Given("aggregation")) {
       v1::Aggregation aggregation;
       if (!v1::Aggregation_Parse(absl::AsciiStrToUpper(absl::GetFlag(FLAGS_aggregation)),
-                                 &aggregation)) {
-        return Misuse("--aggregation: MEAN, WEIGHTED_MEAN, MIN or MAX");
+                                 &aggregation) ||
+          aggregation == v1::AGGREGATION_UNSPECIFIED) {
+        return Misuse(absl::StrCat("--aggregation: MEAN, WEIGHTED_MEAN, MIN or MAX, got '",
+                                   absl::GetFlag(FLAGS_aggregation), "'"));
       }
       request.set_aggregation(aggregation);
+    }
+    if (Given("max_look_ahead")) {
+      LRSCHEDCTL_CHECK(
+          CheckRange("max_look_ahead", absl::GetFlag(FLAGS_max_look_ahead), 0, 100'000));
+      request.set_max_look_ahead(absl::GetFlag(FLAGS_max_look_ahead));
     }
     auto job = client_.CreateJob(request);
     if (!job.ok()) return Fail("CreateJob", job.status());
     if (Json()) {
       PrintJson(*job);
     } else {
-      std::printf("job %s created: %s, %d workers, base learning rates %s\n",
-                  job->job_id().c_str(), SchedulerName(job->spec()).c_str(), job->world_size(),
+      std::printf("job %s created: %s, %s, base learning rates %s\n", job->job_id().c_str(),
+                  SchedulerName(job->spec()).c_str(),
+                  Plural(job->world_size(), "worker", "workers").c_str(),
                   Rates(job->base_lrs()).c_str());
     }
     return kOk;
@@ -363,9 +484,21 @@ class Ctl {
                 v1::Aggregation_Name(job->aggregation()).c_str());
     std::printf("created:          %s\n",
                 google::protobuf::util::TimeUtil::ToString(job->create_time()).c_str());
-    std::printf("decided step:     %lld (handed out to %lld)\n",
-                static_cast<long long>(job->decided_step()),
-                static_cast<long long>(job->handed_out_step()));
+    const std::string decided = DecidedText(*job);
+    std::printf("decided steps:    %s\n", decided == "all"
+                                              ? "all (the schedule takes no metric)"
+                                              : absl::StrCat("up to ", decided).c_str());
+    if (job->last_step() < kEndless) {
+      std::printf("last step:        %lld\n", static_cast<long long>(job->last_step()));
+    }
+    std::printf("handed out:       %s\n", job->handed_out_step() < 0
+                                              ? "none yet"
+                                              : absl::StrCat("up to step ", job->handed_out_step(),
+                                                             " (an override takes effect after it)")
+                                                    .c_str());
+    if (job->max_look_ahead() > 0) {
+      std::printf("max look-ahead:   %lld steps\n", static_cast<long long>(job->max_look_ahead()));
+    }
     if (job->has_latest()) {
       std::printf("learning rates:   %s at step %lld\n", Rates(job->latest().lrs()).c_str(),
                   static_cast<long long>(job->latest().step()));
@@ -375,6 +508,14 @@ class Ctl {
     }
     if (job->latest().momentums_size() > 0) {
       std::printf("momentums:        %s\n", Rates(job->latest().momentums()).c_str());
+    }
+    if (job->worker_steps_size() > 0) {
+      std::vector<std::string> steps;
+      for (int64_t step : job->worker_steps()) {
+        steps.push_back(step < 0 ? "-" : absl::StrCat(step));
+      }
+      std::printf("workers at step:  %s (by rank: the furthest step asked for or reported)\n",
+                  absl::StrJoin(steps, ",").c_str());
     }
     std::printf("waiting Steps:    %d\n", job->waiting_steps());
     std::printf("pending reports:  %d\n", job->pending_reports_size());
@@ -394,16 +535,18 @@ class Ctl {
         recent.push_back(job->metric_history(i).lrs(0));
       }
       const auto& last = job->metric_history(job->metric_history_size() - 1);
-      std::printf("last metric:      %.6g at step %lld, %d reductions\n", last.value(),
-                  static_cast<long long>(last.step()), reductions);
-      std::printf("learning rate:    %s  (last %zu epochs)\n", Sparkline(recent).c_str(),
-                  recent.size());
+      std::printf("last metric:      %s at step %lld, %s\n", ShortestDouble(last.value()).c_str(),
+                  static_cast<long long>(last.step()),
+                  Plural(reductions, "reduction", "reductions").c_str());
+      std::printf("learning rate:    %s  (last %s)\n", Sparkline(recent).c_str(),
+                  Plural(static_cast<int64_t>(recent.size()), "epoch", "epochs").c_str());
     }
     return kOk;
   }
 
   int List(const std::vector<std::string>& args) {
     if (!args.empty()) return Misuse("list takes no arguments");
+    LRSCHEDCTL_CHECK(CheckRange("page_size", absl::GetFlag(FLAGS_page_size), 1, 1000));
     v1::ListJobsResponse all;
     v1::ListJobsRequest request;
     request.set_page_size(absl::GetFlag(FLAGS_page_size));
@@ -417,19 +560,19 @@ class Ctl {
       PrintJson(all);
       return kOk;
     }
-    std::printf("%-24s %-26s %7s %9s %-14s %7s\n", "JOB", "SCHEDULER", "WORKERS", "DECIDED",
-                "LR", "WAITING");
+    std::vector<std::vector<std::string>> rows = {
+        {"JOB", "SCHEDULER", "WORKERS", "DECIDED", "HANDED OUT", "WAITING", "LEARNING RATES"}};
     for (const auto& job : all.jobs()) {
       if (!job.damaged().empty()) {
-        std::printf("%-24s %-26s\n", job.job_id().c_str(), "DAMAGED (see get)");
+        rows.push_back({job.job_id(), "DAMAGED (see get)"});
         continue;
       }
-      std::printf("%-24s %-26s %7d %9lld %-14s %7d\n", job.job_id().c_str(),
-                  SchedulerName(job.spec()).c_str(), job.world_size(),
-                  static_cast<long long>(job.decided_step()),
-                  job.has_latest() ? Rates(job.latest().lrs()).c_str() : "-",
-                  job.waiting_steps());
+      rows.push_back(
+          {job.job_id(), SchedulerName(job.spec()), absl::StrCat(job.world_size()),
+           DecidedText(job), job.handed_out_step() < 0 ? "-" : absl::StrCat(job.handed_out_step()),
+           absl::StrCat(job.waiting_steps()), job.has_latest() ? Rates(job.latest().lrs()) : "-"});
     }
+    std::printf("%s", Columns(rows).c_str());
     return kOk;
   }
 
@@ -446,37 +589,87 @@ class Ctl {
 
   int SetLr(const std::vector<std::string>& args) {
     if (args.size() != 1) return Misuse("set-lr takes one JOB");
+    LRSCHEDCTL_ASSIGN(lrs, ParseDoubles("--lr", absl::GetFlag(FLAGS_lr), Rule::kRate));
+    const double factor = absl::GetFlag(FLAGS_factor);
+    if (Given("lr") == Given("factor")) return Misuse("set-lr: give either --lr or --factor");
+    if (Given("lr") && lrs.empty()) return Misuse("--lr: no rate given");
+    if (Given("factor") && !(std::isfinite(factor) && factor >= 0)) {
+      return Misuse(
+          absl::StrCat("--factor: must be finite and at least 0, got ", ShortestDouble(factor)));
+    }
+    if (Given("scale_schedule") && !Given("factor")) {
+      return Misuse("set-lr: --scale_schedule goes with --factor");
+    }
+    if (Given("step") && absl::GetFlag(FLAGS_step) < 0) {
+      return Misuse(absl::StrCat("--step: must be at least 0, got ", absl::GetFlag(FLAGS_step)));
+    }
+    // The job tells how many groups the rates are for, and where the
+    // override can take effect: after the steps already handed out.
+    auto job = client_.GetJob(args[0]);
+    if (!job.ok()) return Fail("GetJob", job.status());
+    const int groups = job->base_lrs_size();
+    if (Given("lr") && static_cast<int>(lrs.size()) != groups) {
+      return Misuse(absl::StrCat(
+          "set-lr: job ", job->job_id(), " has ",
+          Plural(groups, "parameter group", "parameter groups"), ": give one rate for each (--lr=",
+          absl::StrJoin(std::vector<std::string>(groups, ShortestDouble(lrs[0])), ","),
+          "), or --factor to scale them all"));
+    }
     v1::SetLearningRateRequest request;
     request.set_job_id(args[0]);
-    LRSCHEDCTL_ASSIGN(lrs, ParseDoubles("--lr", absl::GetFlag(FLAGS_lr)));
-    const double factor = absl::GetFlag(FLAGS_factor);
-    if (lrs.empty() == (factor == 0)) return Misuse("set-lr: give either --lr or --factor");
-    if (!lrs.empty()) {
+    if (Given("lr")) {
       *request.mutable_lrs()->mutable_values() = {lrs.begin(), lrs.end()};
     } else {
       request.set_factor(factor);
     }
-    if (absl::GetFlag(FLAGS_scale_schedule)) {
-      if (lrs.size() > 0) return Misuse("set-lr: --scale_schedule goes with --factor");
-      request.set_mode(v1::SCALE_SCHEDULE);
+    if (absl::GetFlag(FLAGS_scale_schedule)) request.set_mode(v1::SCALE_SCHEDULE);
+    const int64_t first_free = job->handed_out_step() + 1;
+    request.set_step(Given("step") ? absl::GetFlag(FLAGS_step) : first_free);
+    const int64_t expected = std::max(request.step(), first_free);
+    std::vector<std::string> stacked;
+    for (const auto& change : job->overrides()) {
+      if (change.effective_step() == expected) stacked.push_back(Describe(change));
     }
-    if (absl::GetFlag(FLAGS_step) >= 0) {
-      request.set_step(absl::GetFlag(FLAGS_step));
-    } else {
-      auto job = client_.GetJob(args[0]);
-      if (!job.ok()) return Fail("GetJob", job.status());
-      request.set_step(job->handed_out_step() + 1);
+    if (!stacked.empty() && !Json()) {
+      std::fprintf(stderr,
+                   "note: step %lld already has %s (%s); overrides of one step apply in the "
+                   "order they were made, this one last\n",
+                   static_cast<long long>(expected),
+                   Plural(static_cast<int64_t>(stacked.size()), "override", "overrides").c_str(),
+                   absl::StrJoin(stacked, "; ").c_str());
     }
     auto response = client_.SetLearningRate(request);
     if (!response.ok()) return Fail("SetLearningRate", response.status());
     if (Json()) {
       PrintJson(*response);
-    } else {
-      std::printf("job %s: %s from step %lld (asked for step %lld)\n", args[0].c_str(),
-                  lrs.empty() ? absl::StrFormat("learning rates x %g", factor).c_str()
-                              : absl::StrCat("learning rates ", Rates(request.lrs().values())).c_str(),
-                  static_cast<long long>(response->override().effective_step()),
-                  static_cast<long long>(response->override().requested_step()));
+      return kOk;
+    }
+    const v1::Override& made = response->override();
+    std::printf("job %s: %s from step %lld\n", args[0].c_str(), Describe(made).c_str(),
+                static_cast<long long>(made.effective_step()));
+    int64_t furthest_worker = -1;
+    for (int64_t step : job->worker_steps()) furthest_worker = std::max(furthest_worker, step);
+    if (made.effective_step() > made.requested_step()) {
+      std::printf(
+          "  (asked for step %lld; the values up to step %lld had already been handed "
+          "out to the workers)\n",
+          static_cast<long long>(made.requested_step()),
+          static_cast<long long>(made.effective_step() - 1));
+    }
+    // Beyond the next step a worker trains, values were handed out ahead.
+    if (furthest_worker >= 0 && made.effective_step() > furthest_worker + 2) {
+      const int64_t limit = job->max_look_ahead();
+      std::printf(
+          "  The workers have asked for steps up to %lld and hold the values ahead, up to step\n"
+          "  %lld, which no override changes: %s. A smaller max_look_ahead at CreateJob makes\n"
+          "  overrides take effect sooner, at the cost of more Step calls.\n",
+          static_cast<long long>(furthest_worker),
+          static_cast<long long>(made.effective_step() - 1),
+          limit > 0 ? absl::StrCat("the job hands out up to ",
+                                   Plural(limit, "step", "steps"), " past the one asked for")
+                          .c_str()
+                    : "the job hands out as many steps ahead as a worker asks for (the C++\n"
+                      "  and Python clients ask for 1000)");
     }
     return kOk;
   }
@@ -485,6 +678,9 @@ class Ctl {
   // sequence when the connection drops.
   int Watch(const std::vector<std::string>& args) {
     if (args.size() != 1) return Misuse("watch takes one JOB");
+    if (absl::GetFlag(FLAGS_from) < 0) {
+      return Misuse(absl::StrCat("--from: must be at least 0, got ", absl::GetFlag(FLAGS_from)));
+    }
     v1::WatchJobRequest request;
     request.set_job_id(args[0]);
     request.set_from_sequence(absl::GetFlag(FLAGS_from));
@@ -497,9 +693,7 @@ class Ctl {
       while (reader->Read(&event)) {
         give_up = absl::Now() + absl::GetFlag(FLAGS_timeout);
         if (Json()) {
-          std::string json;
-          google::protobuf::util::MessageToJsonString(event, &json);
-          std::printf("%s\n", json.c_str());
+          std::printf("%s\n", ToJson(event, /*multiline=*/false).c_str());
         } else {
           std::printf("%s\n", Describe(event).c_str());
         }
@@ -517,117 +711,116 @@ class Ctl {
     }
   }
 
-  // The job's learning rates over its retained, handed-out steps (read with
-  // Step, which hands out nothing new when asked no further), its metric
-  // history, and marks where ReduceLROnPlateau reduced the rate and where an
-  // operator's override took effect.
+  // The job's learning rates over the steps its workers have reached (or
+  // --steps), read with Step, which hands out nothing new when asked no
+  // further; its metric history; marks where ReduceLROnPlateau reduced the
+  // rate and where an operator's override took effect.
   int Plot(const std::vector<std::string>& args) {
     if (args.size() != 1) return Misuse("plot takes one JOB");
+    if (Given("steps")) {
+      LRSCHEDCTL_CHECK(CheckRange("steps", absl::GetFlag(FLAGS_steps), 1, 10'000'000));
+    }
+    const std::string path =
+        Given("out") ? absl::GetFlag(FLAGS_out) : absl::StrCat(args[0], ".svg");
+    LRSCHEDCTL_CHECK(CheckWritable("out", path));
+    if (Given("epoch_log") && access(absl::GetFlag(FLAGS_epoch_log).c_str(), R_OK) != 0) {
+      return Misuse(absl::StrCat("--epoch_log: cannot read ", absl::GetFlag(FLAGS_epoch_log)));
+    }
     auto job = client_.GetJob(args[0]);
     if (!job.ok()) return Fail("GetJob", job.status());
+    // Up to the furthest step a worker has reached (the values handed out
+    // ahead of it are not part of the run yet), and never past what was
+    // handed out: asking further would hand out more.
+    int64_t last = -1;
+    if (Given("steps")) {
+      last = absl::GetFlag(FLAGS_steps) - 1;
+    } else if (Given("epoch_log")) {
+      // Workers train with values they hold ahead, so the log knows better
+      // how far the run went: the figure ends at its last epoch.
+      last = job->handed_out_step();
+    } else {
+      for (int64_t step : job->worker_steps()) last = std::max(last, step);
+      for (const auto& metric : job->metric_history()) last = std::max(last, metric.step());
+    }
+    last = std::min(last, job->handed_out_step());
     std::vector<v1::StepValues> values;
-    for (int64_t step = job->first_retained_step(); step <= job->handed_out_step();) {
-      auto response = client_.Step(args[0], 0, step, job->handed_out_step() - step);
+    for (int64_t step = job->first_retained_step(); step <= last;) {
+      auto response = client_.Step(args[0], 0, step, last - step);
       if (!response.ok()) return Fail("Step", response.status());
       if (response->values_size() == 0) break;
-      for (auto& value : *response->mutable_values()) values.push_back(std::move(value));
+      for (auto& value : *response->mutable_values()) {
+        if (value.step() <= last) values.push_back(std::move(value));
+      }
       step = values.back().step() + 1;
     }
-    plot::Figure figure;
-    figure.title = absl::StrCat("job ", job->job_id(), ": ", SchedulerName(job->spec()));
-    plot::Panel rates{"learning rate", absl::GetFlag(FLAGS_log_scale), RateSeries(values), {}};
-    std::vector<plot::Mark> marks;
-    for (const auto& metric : job->metric_history()) {
-      if (metric.reduced()) {
-        marks.push_back({static_cast<double>(metric.step() + 1),
-                         absl::StrFormat("plateau reduction: from step %d",
-                                         metric.step() + 1),
-                         "#d62728"});
-      }
-    }
-    for (const auto& change : job->overrides()) {
-      marks.push_back({static_cast<double>(change.effective_step()),
-                       absl::StrFormat("override: from step %d", change.effective_step()),
-                       "#7f7f7f"});
-    }
-    rates.marks = marks;
-    figure.panels.push_back(std::move(rates));
-    plot::Panel metric{"aggregated metric", false, {}, marks};
-    if (!absl::GetFlag(FLAGS_epoch_log).empty()) {
-      auto losses = ReadEpochLog(absl::GetFlag(FLAGS_epoch_log));
-      if (!losses.ok()) return Misuse(losses.status());
-      metric.y_label = "loss";
-      metric.series = *std::move(losses);
-      // A picture of the run: the steps it trained, not the ones handed out
-      // ahead of it.
-      if (!metric.series[0].points.empty()) {
-        const double last = metric.series[0].points.back().first;
-        for (auto& series : figure.panels[0].series) {
-          auto& points = series.points;
-          points.erase(std::remove_if(points.begin(), points.end(),
-                                      [&](const auto& p) { return p.first > last; }),
-                       points.end());
-        }
-      }
-    }
-    if (job->metric_history_size() > 0) {
-      if (!metric.series.empty()) metric.series.pop_back();  // the server's is the same
-      metric.series.push_back({"aggregated metric (validation loss)", "#2ca02c", {}});
-      for (const auto& entry : job->metric_history()) {
-        metric.series.back().points.emplace_back(entry.step(), entry.value());
-      }
-    }
-    if (!metric.series.empty()) figure.panels.push_back(std::move(metric));
-    const std::string path =
-        absl::GetFlag(FLAGS_out).empty() ? absl::StrCat(args[0], ".svg") : absl::GetFlag(FLAGS_out);
-    if (auto status = WriteFile(path, plot::RenderSvg(figure)); !status.ok()) {
-      return Fail("--out", status);
-    }
-    std::printf("wrote %s: %zu steps, %d metrics, %zu marks\n", path.c_str(), values.size(),
-                job->metric_history_size(), marks.size());
+    plot::JobFigureOptions options;
+    options.log_scale = absl::GetFlag(FLAGS_log_scale);
+    options.epoch_log = absl::GetFlag(FLAGS_epoch_log);
+    LRSCHEDCTL_ASSIGN(figure, plot::JobFigure(*job, values, options));
+    LRSCHEDCTL_CHECK(WriteFile("out", path, plot::RenderSvg(figure)));
+    const int64_t drawn = figure.panels[0].series.empty()
+                              ? 0
+                              : static_cast<int64_t>(figure.panels[0].series[0].points.size());
+    std::printf("wrote %s: %s, %s, %s\n", path.c_str(), Plural(drawn, "step", "steps").c_str(),
+                Plural(job->metric_history_size(), "metric", "metrics").c_str(),
+                Plural(static_cast<int64_t>(figure.panels[0].marks.size()), "mark", "marks")
+                    .c_str());
     return kOk;
   }
 
   int Preview(const std::vector<std::string>& args) {
     if (!args.empty()) return Misuse("preview takes flags only");
-    if (absl::GetFlag(FLAGS_spec).empty()) return Misuse("preview: --spec is missing");
+    if (!Given("spec")) return Misuse("preview: --spec is missing");
     v1::PreviewScheduleRequest request;
     LRSCHEDCTL_ASSIGN(spec, ParseJson<v1::SchedulerSpec>("--spec", absl::GetFlag(FLAGS_spec)));
     *request.mutable_spec() = std::move(spec);
-    LRSCHEDCTL_ASSIGN(base_lrs, ParseDoubles("--base_lrs", absl::GetFlag(FLAGS_base_lrs)));
+    LRSCHEDCTL_ASSIGN(base_lrs,
+                      ParseDoubles("--base_lrs", absl::GetFlag(FLAGS_base_lrs), Rule::kRate));
+    if (Given("base_lrs") && base_lrs.empty()) return Misuse("--base_lrs: no rate given");
     *request.mutable_base_lrs() = {base_lrs.begin(), base_lrs.end()};
     if (base_lrs.empty()) request.add_base_lrs(0.1);
-    request.set_steps(absl::GetFlag(FLAGS_steps));
-    LRSCHEDCTL_ASSIGN(metrics, ParseDoubles("--metrics", absl::GetFlag(FLAGS_metrics)));
+    if (Given("steps")) {
+      LRSCHEDCTL_CHECK(CheckRange("steps", absl::GetFlag(FLAGS_steps), 1, 10'000'000));
+    }
+    request.set_steps(Given("steps") ? absl::GetFlag(FLAGS_steps) : 100);
+    LRSCHEDCTL_ASSIGN(metrics,
+                      ParseDoubles("--metrics", absl::GetFlag(FLAGS_metrics), Rule::kAnyNumber));
     *request.mutable_metrics() = {metrics.begin(), metrics.end()};
+    if (Given("plot")) LRSCHEDCTL_CHECK(CheckWritable("plot", absl::GetFlag(FLAGS_plot)));
     auto response = client_.PreviewSchedule(request);
     if (!response.ok()) return Fail("PreviewSchedule", response.status());
-    if (!absl::GetFlag(FLAGS_plot).empty()) {
-      plot::Figure figure;
-      figure.title = absl::StrCat("preview: ", SchedulerName(request.spec()));
-      plot::Panel rates{"learning rate", absl::GetFlag(FLAGS_log_scale), {}, {}};
-      rates.series = RateSeries({response->values().begin(), response->values().end()});
-      figure.panels.push_back(std::move(rates));
-      if (auto status = WriteFile(absl::GetFlag(FLAGS_plot), plot::RenderSvg(figure));
-          !status.ok()) {
-        return Fail("--plot", status);
-      }
+    if (Given("plot")) {
+      const plot::Figure figure =
+          plot::PreviewFigure(request, *response, absl::GetFlag(FLAGS_log_scale));
+      LRSCHEDCTL_CHECK(WriteFile("plot", absl::GetFlag(FLAGS_plot), plot::RenderSvg(figure)));
       std::fprintf(stderr, "wrote %s\n", absl::GetFlag(FLAGS_plot).c_str());
     }
     if (Json()) {
       PrintJson(*response);
       return kOk;
     }
-    std::printf("%8s  %s\n", "STEP", "LEARNING RATES");
+    std::vector<std::vector<std::string>> rows = {{"STEP", "LEARNING RATES"}};
     for (const auto& values : response->values()) {
-      std::printf("%8lld  %s%s%s\n", static_cast<long long>(values.step()),
-                  Rates(values.lrs()).c_str(), values.momentums_size() ? "  momentum " : "",
-                  Rates(values.momentums()).c_str());
+      rows.push_back(
+          {absl::StrCat(values.step()),
+           absl::StrCat(Rates(values.lrs()), values.momentums_size() ? "  momentum " : "",
+                        Rates(values.momentums()))});
     }
+    std::printf("%s", Columns(rows).c_str());
     return kOk;
   }
 
  private:
+  static std::string Describe(const v1::Override& change) {
+    if (change.has_lrs()) {
+      return absl::StrCat(change.lrs().values_size() == 1 ? "learning rate " : "learning rates ",
+                          Rates(change.lrs().values()));
+    }
+    return absl::StrCat(
+        change.mode() == v1::SCALE_SCHEDULE ? "the schedule x " : "learning rates x ",
+        ShortestDouble(change.factor()));
+  }
+
   static std::string Describe(const v1::JobEvent& event) {
     const std::string head = absl::StrFormat(
         "%6lld %s ", static_cast<long long>(event.sequence()),
@@ -635,27 +828,28 @@ class Ctl {
     switch (event.kind_case()) {
       case v1::JobEvent::kCreated:
         return absl::StrCat(head, "created: ", SchedulerName(event.created().spec()), ", ",
-                            event.created().world_size(), " workers, base learning rates ",
-                            Rates(event.created().base_lrs()));
+                            Plural(event.created().world_size(), "worker", "workers"),
+                            ", base learning rates ", Rates(event.created().base_lrs()));
       case v1::JobEvent::kMetricReported: {
         const auto& report = event.metric_reported();
-        return absl::StrFormat("%sreport: step %d rank %d metric %.6g weight %g", head,
-                               report.step(), report.rank(), report.value(), report.weight());
+        return absl::StrFormat("%sreport: step %d rank %d metric %s weight %s", head, report.step(),
+                               report.rank(), ShortestDouble(report.value()),
+                               ShortestDouble(report.weight()));
       }
       case v1::JobEvent::kStepAggregated: {
         const auto& metric = event.step_aggregated().metric();
-        return absl::StrFormat("%saggregated: step %d metric %.6g -> learning rates %s%s", head,
-                               metric.step(), metric.value(), Rates(metric.lrs()),
+        return absl::StrFormat("%saggregated: step %d metric %s -> learning rates %s%s", head,
+                               metric.step(), ShortestDouble(metric.value()), Rates(metric.lrs()),
                                metric.reduced() ? "  REDUCED" : "");
       }
       case v1::JobEvent::kOverrideScheduled: {
         const auto& change = event.override_scheduled().override();
-        return absl::StrFormat(
-            "%soverride: %s from step %d", head,
-            change.has_lrs() ? absl::StrCat("learning rates ", Rates(change.lrs().values()))
-                             : absl::StrFormat("x %g (%s)", change.factor(),
-                                               v1::OverrideMode_Name(change.mode())),
-            change.effective_step());
+        return absl::StrFormat("%soverride: %s from step %d", head,
+                               change.has_lrs()
+                                   ? absl::StrCat("learning rates ", Rates(change.lrs().values()))
+                                   : absl::StrFormat("x %s (%s)", ShortestDouble(change.factor()),
+                                                     v1::OverrideMode_Name(change.mode())),
+                               change.effective_step());
       }
       case v1::JobEvent::kWorldSizeChanged:
         return absl::StrFormat("%sworld size: %d from step %d", head,
@@ -678,43 +872,61 @@ class Ctl {
   Client& client_;
 };
 
+// Flags every subcommand takes.
+const std::set<std::string> kGlobalFlags = {"server",        "output",       "timeout",
+                                            "tls",           "tls_ca_file",  "tls_server_name",
+                                            "tls_cert_file", "tls_key_file", "token_file"};
+
 struct Subcommand {
   const char* name;
   const char* usage;
   int (Ctl::*run)(const std::vector<std::string>&);
+  std::set<std::string> flags;  // its own, beside kGlobalFlags
 };
 
 const Subcommand kSubcommands[] = {
     {"create",
-     "create JOB --spec=JSON [--base_lrs=0.1,...] [--world_size=N] [--aggregation=MEAN]\n"
-     "       create [JOB] --file=request.json   (a CreateJobRequest in JSON)\n"
+     "create JOB --spec=JSON [--base_lrs=0.1,...] [--world_size=1] [--aggregation=WEIGHTED_MEAN]\n"
+     "              [--max_look_ahead=N]\n"
+     "       create [JOB] --file=request.json   (a CreateJobRequest in JSON or YAML)\n"
      "  Creates the job (again with the same request: nothing changes).",
-     &Ctl::Create},
-    {"get", "get JOB\n  The job: its schedule, step, rates, waiting workers, metric history.",
-     &Ctl::Get},
-    {"list", "list [--page_size=N]\n  Every job, one line each.", &Ctl::List},
-    {"delete", "delete JOB\n  Deletes the job; its waiting workers get NOT_FOUND.", &Ctl::Delete},
+     &Ctl::Create,
+     {"spec", "file", "base_lrs", "world_size", "aggregation", "max_look_ahead"}},
+    {"get",
+     "get JOB\n  The job: its schedule, steps, rates, workers' progress, metric history.",
+     &Ctl::Get,
+     {}},
+    {"list", "list [--page_size=100]\n  Every job, one line each.", &Ctl::List, {"page_size"}},
+    {"delete",
+     "delete JOB\n  Deletes the job; its waiting workers get NOT_FOUND.",
+     &Ctl::Delete,
+     {}},
     {"set-lr",
      "set-lr JOB --lr=0.01[,...] | --factor=0.5 [--scale_schedule] [--step=N]\n"
-     "  Overrides the learning rate from step N (default: the first step not handed out\n"
-     "  yet) and prints the step at which it took effect.",
-     &Ctl::SetLr},
+     "  Overrides the learning rate (one per parameter group) from step N (default: the\n"
+     "  first step not handed out yet) and prints the step at which it took effect, and\n"
+     "  why when that is later.",
+     &Ctl::SetLr,
+     {"lr", "factor", "scale_schedule", "step"}},
     {"watch",
      "watch JOB [--from=SEQUENCE]\n"
      "  Follows the job's events, one line each, until it is deleted; resumes after a\n"
      "  disconnect.",
-     &Ctl::Watch},
+     &Ctl::Watch,
+     {"from"}},
     {"preview",
-     "preview --spec=JSON [--base_lrs=0.1,...] [--steps=N] [--metrics=m0,m1,...]\n"
+     "preview --spec=JSON [--base_lrs=0.1,...] [--steps=100] [--metrics=m0,m1,...]\n"
      "  The learning rates the spec gives, step by step, without creating a job;\n"
      "  --plot=FILE.svg [--log_scale] also draws them.",
-     &Ctl::Preview},
+     &Ctl::Preview,
+     {"spec", "base_lrs", "steps", "metrics", "plot", "log_scale"}},
     {"plot",
-     "plot JOB [--out=FILE.svg] [--log_scale] [--epoch_log=TRAINER_LOG.csv]\n"
-     "  Draws the job's learning rates, its metric history (with the training loss from\n"
-     "  lrsched-trainer's --log_csv), and where ReduceLROnPlateau reduced the rate and\n"
-     "  overrides took effect.",
-     &Ctl::Plot},
+     "plot JOB [--out=JOB.svg] [--steps=N] [--log_scale] [--epoch_log=TRAINER_LOG.csv]\n"
+     "  Draws the job's learning rates up to the furthest step a worker reached (or\n"
+     "  --steps), its metric history (with the training loss from lrsched-trainer's\n"
+     "  --log_csv), and where ReduceLROnPlateau reduced the rate and overrides took effect.",
+     &Ctl::Plot,
+     {"out", "steps", "log_scale", "epoch_log"}},
 };
 
 std::string Usage() {
@@ -727,19 +939,17 @@ std::string Usage() {
   }
   absl::StrAppend(&text,
                   "\nExit codes: 0 done, 1 the server refused, 2 bad command line, 3 server "
-                  "unreachable.\nEnvironment: LRSCHED_SERVER.\n");
+                  "unreachable.\nEnvironment: LRSCHED_SERVER, LRSCHED_TOKEN_FILE, "
+                  "LRSCHED_TLS_CA_FILE, LRSCHED_TLS_CERT_FILE,\nLRSCHED_TLS_KEY_FILE, "
+                  "LRSCHED_TLS_SERVER_NAME.");
   return text;
 }
 
-}  // namespace
-}  // namespace lrsched::ctl
-
-int main(int argc, char** argv) {
-  using namespace lrsched::ctl;
-  absl::SetProgramUsageMessage(Usage());
+int Run(int argc, char** argv) {
   // SUBCOMMAND --help: that subcommand's usage, not every flag of the tool.
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i + 1]) != "--help") continue;
+    const std::string next = argv[i + 1];
+    if (next != "--help" && next != "-help" && next != "-h") continue;
     for (const auto& subcommand : kSubcommands) {
       if (std::string(argv[i]) == subcommand.name) {
         std::printf("usage: lrschedctl [--server=HOST:PORT] [--output=table|json] %s\n",
@@ -748,10 +958,15 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  positional.erase(positional.begin());
+  if (HandledHelp(argc, argv, Usage(), "client/lrschedctl.cc")) return kOk;
+  std::vector<std::string> positional;
+  if (absl::Status parsed = ParseFlags(argc, argv, &positional, &given_flags); !parsed.ok()) {
+    std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl --help for the usage)\n",
+                 std::string(parsed.message()).c_str());
+    return kUsage;
+  }
   if (positional.empty()) {
-    std::fprintf(stderr, "%s", Usage().c_str());
+    std::fprintf(stderr, "%s\n", Usage().c_str());
     return kUsage;
   }
   const std::string name = positional[0];
@@ -761,15 +976,22 @@ int main(int argc, char** argv) {
     if (name == subcommand.name) chosen = &subcommand;
   }
   if (chosen == nullptr) {
-    std::fprintf(stderr, "lrschedctl: unknown subcommand '%s'\n\n%s", name.c_str(),
+    std::fprintf(stderr, "lrschedctl: unknown subcommand '%s'\n\n%s\n", name.c_str(),
                  Usage().c_str());
     return kUsage;
   }
+  subcommand_name = chosen->name;
+  for (const std::string& flag : given_flags) {
+    if (kGlobalFlags.count(flag) == 0 && chosen->flags.count(flag) == 0) {
+      return Misuse(absl::StrCat(chosen->name, " does not take --", flag));
+    }
+  }
   const std::string output = absl::GetFlag(FLAGS_output);
   if (output != "table" && output != "json") {
-    std::fprintf(stderr, "lrschedctl: --output must be table or json, got '%s'\n",
-                 output.c_str());
-    return kUsage;
+    return Misuse(absl::StrCat("--output: table or json, got '", output, "'"));
+  }
+  if (absl::GetFlag(FLAGS_timeout) <= absl::ZeroDuration()) {
+    return Misuse("--timeout: must be more than 0");
   }
 
   lrsched::ClientOptions options;
@@ -778,6 +1000,7 @@ int main(int argc, char** argv) {
     const char* environment = std::getenv("LRSCHED_SERVER");
     options.target = environment != nullptr ? environment : "localhost:50051";
   }
+  server_target = options.target;
   options.call_timeout = absl::GetFlag(FLAGS_timeout);
   options.give_up_after = absl::GetFlag(FLAGS_timeout);
   lrsched::ClientTls tls;
@@ -787,18 +1010,18 @@ int main(int argc, char** argv) {
   tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
   tls.DefaultFromEnvironment();
   if (absl::GetFlag(FLAGS_tls) || tls.enabled()) {
-    if (absl::Status used = lrsched::UseTls(tls, &options); !used.ok()) {
-      std::fprintf(stderr, "lrschedctl: %s\n", std::string(used.message()).c_str());
-      return kUsage;
-    }
+    if (absl::Status used = lrsched::UseTls(tls, &options); !used.ok()) return Misuse(used);
   }
   if (absl::Status used = lrsched::UseTokenFile(absl::GetFlag(FLAGS_token_file), &options);
       !used.ok()) {
-    std::fprintf(stderr, "lrschedctl: %s\n", std::string(used.message()).c_str());
-    return kUsage;
+    return Misuse(used);
   }
   lrsched::Client client(options);
   Ctl ctl(client);
-  subcommand_name = chosen->name;
   return (ctl.*(chosen->run))(args);
 }
+
+}  // namespace
+}  // namespace lrsched::ctl
+
+int main(int argc, char** argv) { return lrsched::ctl::Run(argc, argv); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -11,13 +12,31 @@
 namespace lrsched::plot {
 namespace {
 
-constexpr int kLeft = 90, kRight = 30, kTop = 50, kGap = 60, kBottom = 60;
+// Margins: left of the frames for y ticks and label; above the first legend
+// for the title; below each frame for its x ticks and label.
+constexpr int kLeft = 90, kRight = 30, kTitle = 40, kBelowFrame = 50, kBottom = 6;
+// The legend strip: rows of entries in a box, then a gap before the frame.
+constexpr int kRowHeight = 18, kPadding = 6, kLegendGap = 8, kSwatch = 22, kEntryGap = 18;
 
 std::string Escape(const std::string& text) {
-  return absl::StrReplaceAll(text, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
+  return absl::StrReplaceAll(text,
+                             {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
 }
 
 std::string TickLabel(double value) { return absl::StrFormat("%g", value); }
+
+// An upper bound of the width of 12px sans-serif text, without the font's
+// metrics (DejaVu Sans, the widest common one, is the reference): the
+// legend's box must hold its text in whichever font a viewer picks.
+int TextWidth(const std::string& text) {
+  double width = 0;
+  for (char c : text) {
+    const bool narrow = std::string_view(" ,.:;()[]'!|iljtfr").find(c) != std::string_view::npos;
+    const bool wide = (c >= 'A' && c <= 'Z') || c == 'm' || c == 'w';
+    width += narrow ? 5 : wide ? 12 : 8;
+  }
+  return static_cast<int>(std::ceil(width));
+}
 
 // Maps data to pixels along one axis.
 struct Axis {
@@ -31,6 +50,190 @@ struct Axis {
     return from + t * (to - from);
   }
 };
+
+struct LegendEntry {
+  std::string name, color, dash;
+  int x = 0, y = 0;  // of the swatch's left end, relative to the box
+};
+
+struct Legend {
+  std::vector<LegendEntry> entries;
+  int width = 0, height = 0;  // of the box; 0 when there are no entries
+  int Strip() const { return entries.empty() ? 0 : height + kLegendGap; }
+};
+
+// The series, then one entry per kind of mark with their number, flowed
+// into rows as wide as the frame.
+Legend LayOutLegend(const Panel& panel, int plot_width) {
+  Legend legend;
+  for (const Series& series : panel.series) {
+    legend.entries.push_back({series.name, series.color, series.dash});
+  }
+  // Kinds of marks in order of appearance, with how many there are.
+  std::vector<std::pair<const Mark*, int>> kinds;
+  const auto kind = [](const Mark& mark) { return mark.label.substr(0, mark.label.find(':')); };
+  for (const Mark& mark : panel.marks) {
+    const auto same = [&](const auto& entry) { return kind(*entry.first) == kind(mark); };
+    const auto found = std::find_if(kinds.begin(), kinds.end(), same);
+    if (found == kinds.end()) {
+      kinds.emplace_back(&mark, 1);
+    } else {
+      ++found->second;
+    }
+  }
+  for (const auto& [mark, count] : kinds) {
+    legend.entries.push_back({count > 1 ? absl::StrCat(kind(*mark), " (", count, ")") : kind(*mark),
+                              mark->color, "4 3"});
+  }
+  if (legend.entries.empty()) return legend;
+  int x = kPadding, rows = 1;
+  for (LegendEntry& entry : legend.entries) {
+    const int width = kSwatch + 6 + TextWidth(entry.name);
+    if (x > kPadding && x + width > plot_width - kPadding) x = kPadding, ++rows;
+    entry.x = x;
+    entry.y = kPadding + (rows - 1) * kRowHeight + kRowHeight / 2;
+    x += width + kEntryGap;
+    legend.width = std::max(legend.width, x - kEntryGap + kPadding);
+  }
+  legend.height = rows * kRowHeight + 2 * kPadding;
+  return legend;
+}
+
+std::string RenderLegend(const Legend& legend, int left, int top) {
+  if (legend.entries.empty()) return "";
+  std::string svg = absl::StrFormat(
+      "<g class=\"legend\" data-box=\"%d %d %d %d\">\n<rect class=\"legend-box\" x=\"%d\" "
+      "y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
+      left, top, legend.width, legend.height, left, top, legend.width, legend.height);
+  for (const LegendEntry& entry : legend.entries) {
+    const int x = left + entry.x, y = top + entry.y;
+    absl::StrAppendFormat(
+        &svg,
+        "<g class=\"legend-entry\"><line x1=\"%d\" x2=\"%d\" y1=\"%d\" "
+        "y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"%s/><text x=\"%d\" y=\"%d\" "
+        "dominant-baseline=\"middle\">%s</text></g>\n",
+        x, x + kSwatch, y, y, entry.color,
+        entry.dash.empty() ? "" : absl::StrCat(" stroke-dasharray=\"", entry.dash, "\""),
+        x + kSwatch + 6, y, Escape(entry.name));
+  }
+  return svg + "</g>\n";
+}
+
+// One x range for every panel: the series' points and the marks.
+Axis XAxis(const Figure& figure, int plot_width) {
+  double low = std::numeric_limits<double>::infinity(), high = -low;
+  for (const Panel& panel : figure.panels) {
+    for (const Series& series : panel.series) {
+      for (const auto& [x, y] : series.points) {
+        low = std::min(low, x);
+        high = std::max(high, x);
+      }
+    }
+    for (const Mark& mark : panel.marks) {
+      low = std::min(low, mark.x);
+      high = std::max(high, mark.x);
+    }
+  }
+  if (!std::isfinite(low)) low = 0, high = 1;
+  if (high == low) high = low + 1;
+  return {low, high, static_cast<double>(kLeft), static_cast<double>(kLeft + plot_width), false};
+}
+
+// The panel's own y range, padded, so that small changes (a metric that
+// stalls) fill the frame.
+Axis YAxis(const Panel& panel, int top, int bottom) {
+  double low = std::numeric_limits<double>::infinity(), high = -low;
+  for (const Series& series : panel.series) {
+    for (const auto& [x, y] : series.points) {
+      if ((panel.log_y && !(y > 0)) || !std::isfinite(y)) continue;
+      low = std::min(low, y);
+      high = std::max(high, y);
+    }
+  }
+  if (!std::isfinite(low)) low = panel.log_y ? 1 : 0, high = panel.log_y ? 10 : 1;
+  if (high == low) {
+    low = panel.log_y ? low / 2 : low - std::max(std::abs(low) * 0.1, 1e-12);
+    high = panel.log_y ? high * 2 : high + std::max(std::abs(high) * 0.1, 1e-12);
+  }
+  if (panel.log_y) {
+    low = std::pow(10, std::floor(std::log10(low) * 10) / 10);
+    high = std::pow(10, std::ceil(std::log10(high) * 10) / 10);
+  } else {
+    const double pad = (high - low) * 0.05;
+    low -= pad;
+    high += pad;
+  }
+  return {low, high, static_cast<double>(bottom), static_cast<double>(top), panel.log_y};
+}
+
+std::string RenderAxes(const Panel& panel, const Axis& x_axis, const Axis& y_axis,
+                       const std::string& x_label, int top, int bottom) {
+  const int plot_width = static_cast<int>(x_axis.to - x_axis.from);
+  std::string svg = absl::StrFormat(
+      "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+      "stroke=\"#444\"/>\n",
+      kLeft, top, plot_width, bottom - top);
+  const std::vector<double> y_ticks =
+      panel.log_y ? LogTicks(y_axis.low, y_axis.high) : LinearTicks(y_axis.low, y_axis.high, 5);
+  for (double tick : y_ticks) {
+    if (tick < y_axis.low || tick > y_axis.high) continue;
+    const double y = y_axis(tick);
+    absl::StrAppendFormat(&svg,
+                          "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" "
+                          "stroke=\"#ddd\"/>\n<text class=\"y-tick\" x=\"%d\" y=\"%.1f\" "
+                          "text-anchor=\"end\" dominant-baseline=\"middle\">%s</text>\n",
+                          kLeft, kLeft + plot_width, y, y, kLeft - 6, y, TickLabel(tick));
+  }
+  for (double tick : LinearTicks(x_axis.low, x_axis.high, 8)) {
+    if (tick < x_axis.low || tick > x_axis.high) continue;
+    const double x = x_axis(tick);
+    absl::StrAppendFormat(&svg,
+                          "<line class=\"x-tick-mark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" "
+                          "y2=\"%d\" stroke=\"#444\"/>\n<text class=\"x-tick\" x=\"%.1f\" "
+                          "y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+                          x, x, bottom, bottom + 5, x, bottom + 18, TickLabel(tick));
+  }
+  absl::StrAppendFormat(&svg,
+                        "<text class=\"y-label\" transform=\"translate(22 %d) rotate(-90)\" "
+                        "text-anchor=\"middle\">%s%s</text>\n",
+                        (top + bottom) / 2, Escape(panel.y_label),
+                        panel.log_y ? " (log scale)" : "");
+  absl::StrAppendFormat(&svg,
+                        "<text class=\"x-label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s"
+                        "</text>\n",
+                        kLeft + plot_width / 2, bottom + 36, Escape(x_label));
+  return svg;
+}
+
+// Marks under the series, then a polyline per series in the order given.
+std::string RenderData(const Panel& panel, const Axis& x_axis, const Axis& y_axis, int top,
+                       int bottom) {
+  std::string svg;
+  for (const Mark& mark : panel.marks) {
+    if (mark.x < x_axis.low || mark.x > x_axis.high) continue;
+    const double x = x_axis(mark.x);
+    absl::StrAppendFormat(&svg,
+                          "<g class=\"mark\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" "
+                          "stroke=\"%s\" stroke-dasharray=\"4 3\"/><title>%s</title></g>\n",
+                          x, x, top, bottom, mark.color, Escape(mark.label));
+  }
+  for (const Series& series : panel.series) {
+    std::string points;
+    int count = 0;
+    for (const auto& [x, y] : series.points) {
+      if (!std::isfinite(y) || (panel.log_y && !(y > 0))) continue;
+      absl::StrAppendFormat(&points, "%s%.2f,%.2f", count++ ? " " : "", x_axis(x),
+                            y_axis(std::clamp(y, y_axis.low, y_axis.high)));
+    }
+    absl::StrAppendFormat(
+        &svg,
+        "<polyline class=\"series\" data-name=\"%s\" data-points=\"%d\" "
+        "fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s points=\"%s\"/>\n",
+        Escape(series.name), count, series.color,
+        series.dash.empty() ? "" : absl::StrCat(" stroke-dasharray=\"", series.dash, "\""), points);
+  }
+  return svg;
+}
 
 }  // namespace
 
@@ -59,147 +262,38 @@ std::vector<double> LogTicks(double low, double high) {
   return ticks;
 }
 
-std::string RenderSvg(const Figure& figure) {
-  const int panels = static_cast<int>(figure.panels.size());
-  const int height =
-      kTop + panels * figure.panel_height + std::max(0, panels - 1) * kGap + kBottom;
+int SvgHeight(const Figure& figure) {
   const int plot_width = figure.width - kLeft - kRight;
-
-  // One x range for every panel.
-  double x_low = std::numeric_limits<double>::infinity(), x_high = -x_low;
+  int height = kTitle + kBottom;
   for (const Panel& panel : figure.panels) {
-    for (const Series& series : panel.series) {
-      for (const auto& [x, y] : series.points) {
-        x_low = std::min(x_low, x);
-        x_high = std::max(x_high, x);
-      }
-    }
-    for (const Mark& mark : panel.marks) {
-      x_low = std::min(x_low, mark.x);
-      x_high = std::max(x_high, mark.x);
-    }
+    height += LayOutLegend(panel, plot_width).Strip() + figure.panel_height + kBelowFrame;
   }
-  if (!std::isfinite(x_low)) x_low = 0, x_high = 1;
-  if (x_high == x_low) x_high = x_low + 1;
-  const Axis x_axis{x_low, x_high, static_cast<double>(kLeft),
-                    static_cast<double>(kLeft + plot_width), false};
+  return height;
+}
 
+std::string RenderSvg(const Figure& figure) {
+  const int height = SvgHeight(figure);
+  const int plot_width = figure.width - kLeft - kRight;
+  const Axis x_axis = XAxis(figure, plot_width);
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
       "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect class=\"background\" width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-      "<text class=\"title\" x=\"%d\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">%s</text>\n",
+      "<text class=\"title\" x=\"%d\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">%s</text>\n",
       figure.width, height, figure.width, height, figure.width / 2, Escape(figure.title));
-
-  for (int p = 0; p < panels; ++p) {
-    const Panel& panel = figure.panels[p];
-    const int top = kTop + p * (figure.panel_height + kGap);
+  int block = kTitle;
+  for (const Panel& panel : figure.panels) {
+    const Legend legend = LayOutLegend(panel, plot_width);
+    const int top = block + legend.Strip();
     const int bottom = top + figure.panel_height;
-    double y_low = std::numeric_limits<double>::infinity(), y_high = -y_low;
-    for (const Series& series : panel.series) {
-      for (const auto& [x, y] : series.points) {
-        if (panel.log_y && !(y > 0)) continue;
-        if (!std::isfinite(y)) continue;
-        y_low = std::min(y_low, y);
-        y_high = std::max(y_high, y);
-      }
-    }
-    if (!std::isfinite(y_low)) y_low = panel.log_y ? 1 : 0, y_high = panel.log_y ? 10 : 1;
-    if (y_high == y_low) {
-      y_low = panel.log_y ? y_low / 2 : y_low - std::max(std::abs(y_low) * 0.1, 1e-12);
-      y_high = panel.log_y ? y_high * 2 : y_high + std::max(std::abs(y_high) * 0.1, 1e-12);
-    }
-    if (panel.log_y) {
-      y_low = std::pow(10, std::floor(std::log10(y_low) * 10) / 10);
-      y_high = std::pow(10, std::ceil(std::log10(y_high) * 10) / 10);
-    } else {
-      const double pad = (y_high - y_low) * 0.05;
-      y_low -= pad;
-      y_high += pad;
-    }
-    const Axis y_axis{y_low, y_high, static_cast<double>(bottom), static_cast<double>(top),
-                      panel.log_y};
-
+    const Axis y_axis = YAxis(panel, top, bottom);
     absl::StrAppendFormat(&svg, "<g class=\"panel\" data-log-y=\"%s\">\n",
                           panel.log_y ? "true" : "false");
-    absl::StrAppendFormat(&svg,
-                          "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                          "fill=\"none\" stroke=\"#444\"/>\n",
-                          kLeft, top, plot_width, figure.panel_height);
-    // Ticks and grid.
-    const std::vector<double> y_ticks =
-        panel.log_y ? LogTicks(y_low, y_high) : LinearTicks(y_low, y_high, 5);
-    for (double tick : y_ticks) {
-      if (tick < y_low || tick > y_high) continue;
-      const double y = y_axis(tick);
-      absl::StrAppendFormat(&svg,
-                            "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" "
-                            "stroke=\"#ddd\"/>\n<text class=\"y-tick\" x=\"%d\" y=\"%.1f\" "
-                            "text-anchor=\"end\" dominant-baseline=\"middle\">%s</text>\n",
-                            kLeft, kLeft + plot_width, y, y, kLeft - 6, y, TickLabel(tick));
-    }
-    for (double tick : LinearTicks(x_low, x_high, 8)) {
-      if (tick < x_low || tick > x_high) continue;
-      const double x = x_axis(tick);
-      absl::StrAppendFormat(&svg,
-                            "<line class=\"x-tick-mark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" "
-                            "y2=\"%d\" stroke=\"#444\"/>\n<text class=\"x-tick\" x=\"%.1f\" "
-                            "y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-                            x, x, bottom, bottom + 5, x, bottom + 18, TickLabel(tick));
-    }
-    absl::StrAppendFormat(&svg,
-                          "<text class=\"y-label\" transform=\"translate(22 %d) rotate(-90)\" "
-                          "text-anchor=\"middle\">%s%s</text>\n",
-                          (top + bottom) / 2, Escape(panel.y_label),
-                          panel.log_y ? " (log scale)" : "");
-    absl::StrAppendFormat(&svg,
-                          "<text class=\"x-label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s"
-                          "</text>\n",
-                          kLeft + plot_width / 2, bottom + 38, Escape(figure.x_label));
-    // Marks, under the series.
-    for (const Mark& mark : panel.marks) {
-      if (mark.x < x_low || mark.x > x_high) continue;
-      const double x = x_axis(mark.x);
-      absl::StrAppendFormat(&svg,
-                            "<g class=\"mark\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" "
-                            "stroke=\"%s\" stroke-dasharray=\"4 3\"/><title>%s</title></g>\n",
-                            x, x, top, bottom, mark.color, Escape(mark.label));
-    }
-    // Series: a polyline each, in the order given.
-    for (const Series& series : panel.series) {
-      std::string points;
-      int count = 0;
-      for (const auto& [x, y] : series.points) {
-        if (!std::isfinite(y) || (panel.log_y && !(y > 0))) continue;
-        absl::StrAppendFormat(&points, "%s%.2f,%.2f", count++ ? " " : "", x_axis(x),
-                              y_axis(std::clamp(y, y_low, y_high)));
-      }
-      absl::StrAppendFormat(&svg,
-                            "<polyline class=\"series\" data-name=\"%s\" data-points=\"%d\" "
-                            "fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" points=\"%s\"/>\n",
-                            Escape(series.name), count, series.color, points);
-    }
-    // Legend: the series, then one entry per kind of mark.
-    std::vector<std::pair<std::string, std::string>> entries;
-    for (const Series& series : panel.series) entries.emplace_back(series.name, series.color);
-    for (const Mark& mark : panel.marks) {
-      const std::string kind = mark.label.substr(0, mark.label.find(':'));
-      if (std::none_of(entries.begin(), entries.end(),
-                       [&](const auto& entry) { return entry.first == kind; })) {
-        entries.emplace_back(kind, mark.color);
-      }
-    }
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const int y = top + 14 + static_cast<int>(i) * 16;
-      const int x = kLeft + plot_width - 230;
-      absl::StrAppendFormat(&svg,
-                            "<g class=\"legend\"><line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" "
-                            "stroke=\"%s\" stroke-width=\"3\"/><text x=\"%d\" y=\"%d\" "
-                            "dominant-baseline=\"middle\">%s</text></g>\n",
-                            x, x + 20, y, y, entries[i].second, x + 26, y,
-                            Escape(entries[i].first));
-    }
+    svg += RenderLegend(legend, kLeft, block);
+    svg += RenderAxes(panel, x_axis, y_axis, figure.x_label, top, bottom);
+    svg += RenderData(panel, x_axis, y_axis, top, bottom);
     svg += "</g>\n";
+    block = bottom + kBelowFrame;
   }
   svg += "</svg>\n";
   return svg;

@@ -3,6 +3,13 @@
 // and marks (vertical lines with a label) for events such as plateau
 // reductions and operator overrides. Self-contained SVG 1.1, no scripts, no
 // external fonts, so that any browser or image viewer shows it.
+//
+// Each panel's legend sits in a strip of its own above the panel's frame, so
+// it never hides a curve, whatever the data. The SVG names its geometry for
+// tests: a legend is `<g class="legend" data-box="X Y W H">` holding every
+// pixel it draws, and each series is a `<polyline class="series">`.
+//
+// Plain functions, no shared state: safe to call from any thread.
 #ifndef LRSCHED_CLIENT_SVG_PLOT_H_
 #define LRSCHED_CLIENT_SVG_PLOT_H_
 
@@ -14,12 +21,16 @@ namespace lrsched::plot {
 
 struct Series {
   std::string name;
-  std::string color;  // any SVG color
+  std::string color;                              // any SVG color
   std::vector<std::pair<double, double>> points;  // (x, y), x ascending
+  // An SVG stroke-dasharray ("6 4"), or empty for a solid line.
+  std::string dash = "";
 };
 
 struct Mark {
   double x = 0;
+  // "KIND: details"; the legend has one entry per KIND, with their number
+  // ("plateau reduction (7)"), and each mark shows its label on hover.
   std::string label;
   std::string color;
 };
@@ -35,6 +46,7 @@ struct Figure {
   std::string title;
   std::string x_label = "step";
   int width = 900;
+  // The frame of each panel; its legend strip comes on top of it.
   int panel_height = 300;
   std::vector<Panel> panels;
 };
@@ -47,6 +59,10 @@ std::vector<double> LinearTicks(double low, double high, int count);
 std::vector<double> LogTicks(double low, double high);
 
 std::string RenderSvg(const Figure& figure);
+
+// The pixel height RenderSvg gives `figure`: frames, legend strips, title and
+// axis labels.
+int SvgHeight(const Figure& figure);
 
 }  // namespace lrsched::plot
 

@@ -45,6 +45,8 @@ lrsched_layer(service_binaries PATHS service/main.cc service/backup_main.cc
               MAY_INCLUDE server job schedule store_api store_sqlite common proto)
 
 # The installed client library, lrschedctl and the out-of-tree example.
-lrsched_layer(client PATHS client/ lrsched/ MAY_INCLUDE proto status_conversion grpc)
+# Of common, only what a binary prints (command_line, shortest_double),
+# never in an installed header.
+lrsched_layer(client PATHS client/ lrsched/ MAY_INCLUDE proto status_conversion grpc common)
 # --scheduler=local steps the same Schedule as the server.
-lrsched_layer(trainer PATHS trainer/ MAY_INCLUDE client schedule proto)
+lrsched_layer(trainer PATHS trainer/ MAY_INCLUDE client schedule proto common)

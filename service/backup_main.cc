@@ -15,6 +15,7 @@
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "service/common/command_line.h"
 #include "service/store/state_backup.h"
 
 ABSL_FLAG(std::string, state, "lrsched-state.db",
@@ -25,11 +26,16 @@ ABSL_FLAG(std::string, out, "",
           "server started with --state=OUT has every job as it was when the copy began.");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "A consistent copy of lrsched-server's state file, also while the server runs.\n"
-      "  lrsched-backup --state=state.db --out=state-backup.db\n"
-      "Restore: stop the server, put the copy where --state points (and remove the old "
-      "STATE-wal and STATE-shm if they are there), start the server.");
+  if (lrsched::HandledHelp(
+          argc, argv,
+          "lrsched-backup: a consistent copy of lrsched-server's state file, also while the\n"
+          "server runs.\n\n"
+          "  lrsched-backup --state=state.db --out=state-backup.db\n\n"
+          "Restore: stop the server, put the copy where --state points (and remove the old\n"
+          "STATE-wal and STATE-shm if they are there), start the server.",
+          "service/backup_main.cc")) {
+    return 0;
+  }
   if (const char* state = std::getenv("LRSCHED_STATE"); state != nullptr) {
     absl::SetFlag(&FLAGS_state, state);
   }

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/exposer.h"
+#include "service/common/command_line.h"
 #include "service/server/access_control.h"
 #include "service/server/replica.h"
 #include "service/server/server.h"
@@ -164,7 +165,14 @@ int main(int argc, char** argv) {
     sigaddset(&signals, signal);
   }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::SetProgramUsageMessage("The lrsched scheduler service.\n  lrsched-server --listen=0.0.0.0:50051");
+  if (lrsched::HandledHelp(argc, argv,
+                           "lrsched-server: the learning-rate scheduler service.\n\n"
+                           "  lrsched-server [--listen=HOST:PORT] [--state=FILE] [FLAGS]\n\n"
+                           "Each flag can also be set by LRSCHED_<FLAG IN CAPITALS> in the "
+                           "environment; a flag given wins.",
+                           "service/main.cc")) {
+    return 0;
+  }
   if (!ApplyEnvironment()) return 2;
   absl::ParseCommandLine(argc, argv);
   // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock

@@ -13,9 +13,12 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/common/command_line.h"
+#include "service/common/shortest_double.h"
 #include "service/schedule/preview.h"
 
 ABSL_FLAG(std::string, spec, "", "The SchedulerSpec in proto3 JSON form.");
@@ -38,6 +41,16 @@ bool ParseNumbers(const std::string& text, std::vector<double>& out) {
   return true;
 }
 
+// The first and the last step under the chart's first and last column; when
+// the chart is too narrow for both labels, one label for the range.
+std::string StepAxis(int64_t steps, int columns) {
+  if (steps == 0) return "step 0";
+  const std::string first = "step 0", last = absl::StrCat("step ", steps);
+  const int gap = columns - static_cast<int>(first.size() + last.size());
+  if (gap < 1) return absl::StrCat("steps 0 to ", steps);
+  return absl::StrCat(first, std::string(gap, ' '), last);
+}
+
 // One column per sampled step, one '*' at the row of its learning rate.
 void PrintChart(const lrsched::PreviewResult& result, int64_t steps, int width, int height) {
   const size_t groups = result.num_groups;
@@ -54,22 +67,27 @@ void PrintChart(const lrsched::PreviewResult& result, int64_t steps, int width, 
     rows[row][c] = '*';
   }
   for (int r = 0; r < height; ++r) {
-    const std::string label = r == 0 ? absl::StrFormat("%.3g", high)
+    const std::string label = r == 0            ? absl::StrFormat("%.3g", high)
                               : r == height - 1 ? absl::StrFormat("%.3g", low)
                                                 : "";
     std::printf("%10s |%s\n", label.c_str(), rows[r].c_str());
   }
   std::printf("%10s +%s\n", "", std::string(columns, '-').c_str());
-  std::printf("%10s  step 0%*s\n", "", columns - 6,
-              absl::StrFormat("step %d", steps).c_str());
+  std::printf("%10s  %s\n", "", StepAxis(steps, columns).c_str());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Prints the learning rates of a schedule.\n"
-      "  lrsched-preview --spec='{\"step_lr\": {\"step_size\": 30}}' --steps=100");
+  if (lrsched::HandledHelp(
+          argc, argv,
+          "lrsched-preview: the learning rates of a schedule as a terminal chart, computed here\n"
+          "by the server's own math, without a server.\n\n"
+          "  lrsched-preview --spec='{\"step_lr\": {\"step_size\": 30}}' [--base_lrs=0.1] "
+          "[--steps=100]",
+          "service/preview_main.cc")) {
+    return 0;
+  }
   absl::ParseCommandLine(argc, argv);
   lrsched::v1::SchedulerSpec spec;
   if (const auto status =
@@ -95,7 +113,8 @@ int main(int argc, char** argv) {
   PrintChart(*result, steps, std::max(8, absl::GetFlag(FLAGS_width)),
              std::max(3, absl::GetFlag(FLAGS_height)));
   const size_t groups = result->num_groups;
-  std::printf("  lr(0) = %.17g   lr(%lld) = %.17g\n\n", result->lrs[0],
-              static_cast<long long>(steps), result->lrs[steps * groups]);
+  std::printf("  lr(0) = %s   lr(%lld) = %s\n\n", lrsched::ShortestDouble(result->lrs[0]).c_str(),
+              static_cast<long long>(steps),
+              lrsched::ShortestDouble(result->lrs[steps * groups]).c_str());
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "lrsched/client.h"
+#include "service/common/command_line.h"
 #include "service/schedule/schedule.h"
 #include "trainer/dataset.h"
 #include "trainer/learning_rate_source.h"
@@ -204,6 +205,14 @@ int Main(const MpiCommunicator& mpi) {
 }  // namespace lrsched::trainer
 
 int main(int argc, char** argv) {
+  if (lrsched::HandledHelp(
+          argc, argv,
+          "lrsched-trainer: data-parallel training with Eigen over MPI, one process per\n"
+          "worker, each epoch's learning rates from lrsched (or --scheduler=local).\n\n"
+          "  mpirun -np 4 lrsched-trainer --server=HOST:PORT --job=JOB --spec=JSON [FLAGS]",
+          "trainer/main.cc")) {
+    return 0;
+  }
   lrsched::trainer::MpiCommunicator mpi(&argc, &argv);
   absl::ParseCommandLine(argc, argv);
   return lrsched::trainer::Main(mpi);

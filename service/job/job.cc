@@ -45,11 +45,26 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
   *event.mutable_created() = created;
   *event.mutable_time() = ToTimestamp(now);
   Callbacks released;
+  job->observed_ = false;
   // Stored with the job's first commit (see WhenDurable); kept nowhere,
   // it is as durable as it will be.
   job->Emit(std::move(event), released);
+  job->observed_ = true;
   if (store == nullptr) job->events_.MarkDurable(1);
   return job;
+}
+
+void Job::AnnounceCreation() {
+  MutexLock lock(&mu_);
+  if (creation_announced_) return;
+  creation_announced_ = true;
+  if (options_.observer == nullptr) return;
+  v1::JobEvent event;
+  event.set_job_id(id_);
+  event.set_sequence(1);
+  *event.mutable_time() = ToTimestamp(create_time_);
+  *event.mutable_created() = created_;
+  options_.observer->OnEvent(event);
 }
 
 Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
@@ -62,6 +77,8 @@ Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, abs
       schedule_(std::move(schedule)),
       world_size_(std::max(created_.world_size(), 1)),
       rank_steps_(static_cast<size_t>(world_size_), 0),
+      worker_steps_(static_cast<size_t>(world_size_), -1),
+      look_ahead_limit_(created_.max_look_ahead()),
       values_(schedule_.num_groups(), schedule_.cycles_momentum(), options_.history_window),
       pending_(world_size_),
       events_(options_.max_events) {
@@ -132,7 +149,9 @@ void Job::Advance(int64_t target) {
 void Job::RaiseHandedOut(int32_t rank, int64_t first, int64_t last, Callbacks& released) {
   if (last <= handed_out_) return;
   const int64_t reserved = std::max(
-      last, std::min({handed_out_ + options_.handed_out_chunk, decided_step(),
+      last, std::min({handed_out_ + (look_ahead_limit_ > 0 ? look_ahead_limit_
+                                                           : options_.handed_out_chunk),
+                      decided_step(),
                       first + options_.history_window - 1, reachable_step(rank, first)}));
   v1::JobEvent event;
   event.mutable_handed_out_raised()->set_step(reserved);
@@ -185,6 +204,10 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     const int64_t step = request.step();
     const int32_t rank = request.rank();
     absl::Status status = CheckOpen(rank);
+    if (status.ok() && rank >= 0) {
+      int64_t& asked = worker_steps_[static_cast<size_t>(rank)];
+      asked = std::max(asked, step);
+    }
     if (!status.ok()) {
     } else if (step > schedule_.last_step()) {
       status = EndedError(step);
@@ -209,7 +232,10 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     } else if (status.ok()) {
       const int64_t per_answer =
           std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
-      int64_t last = std::min({step + request.look_ahead(), decided_step(),
+      const int64_t look_ahead = look_ahead_limit_ > 0
+                                     ? std::min(request.look_ahead(), look_ahead_limit_)
+                                     : request.look_ahead();
+      int64_t last = std::min({step + look_ahead, decided_step(),
                                step + options_.history_window - 1, step + per_answer - 1});
       // Values computed already may be handed out whatever the ranks'
       // positions: only computing further could push a step out (and only
@@ -480,7 +506,7 @@ void Job::Emit(v1::JobEvent event, Callbacks& released) {
   if (!event.has_time()) *event.mutable_time() = ToTimestamp(absl::Now());
   // Live events are valid by construction; Apply only fails on a bad log.
   Apply(event, released, /*replay=*/false).IgnoreError();
-  if (options_.observer != nullptr) options_.observer->OnEvent(event);
+  if (options_.observer != nullptr && observed_) options_.observer->OnEvent(event);
   events_.Keep(event);
   // A deletion is stored by removing the log, not by appending to it.
   if (!event.has_deleted()) unsaved_.push_back(std::move(event));
@@ -565,6 +591,7 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
       // earlier one (and a job of one rank did not record its own).
       for (int64_t& at : rank_steps_) at = std::max(at, values_.first());
       rank_steps_.resize(static_cast<size_t>(world_size_), values_.first());
+      worker_steps_.resize(static_cast<size_t>(world_size_), -1);
       ReleaseReachable(released);
       return absl::OkStatus();
     case v1::JobEvent::kHandedOutRaised: {
@@ -582,6 +609,8 @@ absl::Status Job::Apply(v1::JobEvent& event, Callbacks& released, bool replay) {
       if (requested.rank() < 0 || requested.rank() >= world_size_) break;
       int64_t& at = rank_steps_[static_cast<size_t>(requested.rank())];
       at = std::max(at, requested.step());
+      int64_t& asked = worker_steps_[static_cast<size_t>(requested.rank())];
+      asked = std::max(asked, requested.step());
       ReleaseReachable(released);
       return absl::OkStatus();
     }
@@ -611,6 +640,8 @@ absl::Status Job::ApplyReport(const v1::JobEvent& event) {
   }
   int64_t& at = rank_steps_[static_cast<size_t>(reported.rank())];
   at = std::max(at, reported.step());
+  int64_t& asked = worker_steps_[static_cast<size_t>(reported.rank())];
+  asked = std::max(asked, reported.step());
   return absl::OkStatus();
 }
 

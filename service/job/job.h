@@ -104,6 +104,11 @@ class Job : public std::enable_shared_from_this<Job> {
 
   const std::string& id() const { return id_; }
 
+  // Tells the observer of the job's creation, which Create keeps from it:
+  // of the jobs that concurrent creations of one id build, only the one
+  // registered is announced. Call once, when it is.
+  void AnnounceCreation();
+
   // OK when `created` asks for this very job; ALREADY_EXISTS naming what
   // differs otherwise.
   absl::Status MatchesCreation(const v1::JobCreated& created) const;
@@ -288,6 +293,15 @@ class Job : public std::enable_shared_from_this<Job> {
   // Per rank, the furthest step it is known to have asked for or reported
   // (from the log alone, so that replay agrees): it needs no earlier step.
   std::vector<int64_t> rank_steps_ ABSL_GUARDED_BY(mu_);
+  // False while Create emits the creation, which AnnounceCreation tells.
+  bool observed_ ABSL_GUARDED_BY(mu_) = true;
+  // Per rank, the furthest step it asked for or reported (Job.worker_steps).
+  std::vector<int64_t> worker_steps_ ABSL_GUARDED_BY(mu_);
+  // The most steps after the asked one that leave the server at a time
+  // (CreateJobRequest.max_look_ahead); 0: as many as asked, reserved in
+  // chunks of options_.handed_out_chunk.
+  const int64_t look_ahead_limit_;
+  bool creation_announced_ ABSL_GUARDED_BY(mu_) = false;
   int64_t handed_out_ ABSL_GUARDED_BY(mu_) = -1;
   // The furthest handed-out step that is durable: values leave only up to it.
   int64_t durable_handed_out_ ABSL_GUARDED_BY(mu_) = -1;

@@ -32,6 +32,10 @@ std::string CreationDifference(const v1::JobCreated& have, const v1::JobCreated&
     return absl::StrCat("aggregation (", v1::Aggregation_Name(have.aggregation()), ", asked ",
                         v1::Aggregation_Name(want.aggregation()), ")");
   }
+  if (have.max_look_ahead() != want.max_look_ahead()) {
+    return absl::StrCat("max_look_ahead (", have.max_look_ahead(), ", asked ",
+                        want.max_look_ahead(), ")");
+  }
   return "";
 }
 
@@ -102,7 +106,9 @@ void Job::ToProto(v1::JobView view, v1::Job* job, int64_t history_before_step) c
   job->set_last_sequence(events_.last());
   job->set_waiting_steps(static_cast<int32_t>(waiters_.size()));
   job->set_last_step(schedule_.last_step());
+  job->set_max_look_ahead(created_.max_look_ahead());
   if (view == v1::JOB_VIEW_BASIC) return;
+  *job->mutable_worker_steps() = {worker_steps_.begin(), worker_steps_.end()};
   for (const v1::Override& override : overrides_) *job->add_overrides() = override;
   job->set_more_metric_history(history_.AppendShown(
       durable_handed_out_,
@@ -132,7 +138,8 @@ int64_t Job::worst_case_bytes() const {
   const int64_t rates = groups * static_cast<int64_t>(sizeof(double));
   const int64_t world = created_.world_size();
   const int64_t window = options_.history_window;
-  int64_t bytes = kFixed + world * static_cast<int64_t>(sizeof(int64_t)) +
+  // rank_steps_ and worker_steps_.
+  int64_t bytes = kFixed + 2 * world * static_cast<int64_t>(sizeof(int64_t)) +
                   options_.max_events *
                       (kSlots * static_cast<int64_t>(sizeof(std::string)) + kMessage + rates) +
                   window * static_cast<int64_t>(values_.stride() * sizeof(double));

@@ -102,11 +102,15 @@ void JobRegistry::Revive(const std::string& job_id) {
 
 void JobRegistry::Create(const v1::CreateJobRequest& request, CreateDone done) {
   std::shared_ptr<Job> job;
-  absl::Status status = CreateOrFind(request, &job);
+  bool created = false;
+  absl::Status status = CreateOrFind(request, &job, &created);
   if (!status.ok()) {
     std::move(done)(status);
     return;
   }
+  // Outside the shard's lock: the observer runs under the job's, and a job
+  // whose write fails takes a shard's lock under its own (Revive).
+  if (created) job->AnnounceCreation();
   job->WhenDurable([job, done = std::move(done)](absl::Status durable) mutable {
     if (durable.ok()) {
       std::move(done)(std::move(job));
@@ -117,7 +121,7 @@ void JobRegistry::Create(const v1::CreateJobRequest& request, CreateDone done) {
 }
 
 absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
-                                       std::shared_ptr<Job>* found) {
+                                       std::shared_ptr<Job>* found, bool* is_new) {
   v1::JobCreated created;
   *created.mutable_spec() = request.spec();
   *created.mutable_base_lrs() = request.base_lrs();
@@ -125,6 +129,7 @@ absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
   created.set_aggregation(request.aggregation() == v1::AGGREGATION_UNSPECIFIED
                               ? v1::WEIGHTED_MEAN
                               : request.aggregation());
+  created.set_max_look_ahead(request.max_look_ahead());
   Shard& shard = ShardOf(request.job_id());
   {
     ReaderMutexLock lock(&shard.mu);
@@ -158,6 +163,7 @@ absl::Status JobRegistry::CreateOrFind(const v1::CreateJobRequest& request,
         job_options_.history_window, budget_->charged() / kMiB, budget_->limit() / kMiB));
   }
   *found = *built;
+  *is_new = true;
   shard.jobs.emplace(request.job_id(), *std::move(built));
   size_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();

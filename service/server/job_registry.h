@@ -84,8 +84,10 @@ class JobRegistry {
     absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs ABSL_GUARDED_BY(mu);
   };
   Shard& ShardOf(absl::string_view job_id) const;
-  // The job of `request`, new or existing; OK only if it matches the request.
-  absl::Status CreateOrFind(const v1::CreateJobRequest& request, std::shared_ptr<Job>* found);
+  // The job of `request`, new (`is_new` set) or existing; OK only if it
+  // matches the request.
+  absl::Status CreateOrFind(const v1::CreateJobRequest& request, std::shared_ptr<Job>* found,
+                            bool* is_new);
   // The status of CloseAll once it has begun, else OK. Callers hold a shard's
   // lock: CloseAll visits every shard after it sets the status, so a job
   // added under a shard's lock is either seen by it or refused.

@@ -62,6 +62,8 @@ absl::Status Validate(const v1::CreateJobRequest& request) {
   if (!request.has_spec()) return Invalid("spec", "is required");
   LRSCHED_RETURN_IF_ERROR(
       CheckRange("world_size", request.world_size(), 0, RequestLimits::kMaxWorldSize));
+  LRSCHED_RETURN_IF_ERROR(
+      CheckRange("max_look_ahead", request.max_look_ahead(), 0, RequestLimits::kMaxLookAhead));
   return CheckEnum<v1::Aggregation>("aggregation", request.aggregation(),
                                     v1::Aggregation_IsValid);
 }

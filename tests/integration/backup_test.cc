@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/job_views.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_directory.h"
 #include "tests/testing/test_server.h"
@@ -50,7 +51,7 @@ BackupRun Backup(const std::string& arguments) {
 // of the same file computes again only when asked.
 std::string Durable(v1::Job job) {
   job.clear_latest();
-  return job.SerializeAsString();
+  return testing::WithoutLiveProgress(job).SerializeAsString();
 }
 
 class BackupTest : public ::testing::Test {

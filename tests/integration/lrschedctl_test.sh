@@ -52,12 +52,14 @@ report() {  # report STEP VALUE: the only worker's metric, through buf curl
 # create, with the spec from flags and from a file
 expect_code 0 ctl create p --spec='{"reduce_lr_on_plateau": {"patience": 1, "factor": 0.5}}' \
   --base_lrs=0.1 --world_size=1
-expect_output 'job p created: ReduceLROnPlateau, 1 workers'
+expect_output 'job p created: ReduceLROnPlateau, 1 worker, base learning rates 0.1$'
 echo '{"job_id": "c", "spec": {"cosine_annealing_lr": {"t_max": 10}}, "base_lrs": [0.2]}' \
   > "$work/c.json"
 expect_code 0 ctl --output=json create --file="$work/c.json"
 cp "$work/out" "$work/c.out"
-parses_as_json "$work/c.out" 'j.jobId === "c" && Number(j.spec.cosineAnnealingLr.tMax) === 10'
+# As grpcurl prints it: the proto field names, defaults left out.
+parses_as_json "$work/c.out" 'j.job_id === "c" && Number(j.spec.cosine_annealing_lr.t_max) === 10 &&
+  !("jobId" in j) && !("waiting_steps" in j)'
 
 cat > "$work/y.yaml" <<'YAML'
 # A CreateJobRequest in the API's JSON form, written as YAML.
@@ -74,8 +76,8 @@ spec:
 YAML
 expect_code 0 ctl --output=json create --file="$work/y.yaml"
 cp "$work/out" "$work/y.out"
-parses_as_json "$work/y.out" 'j.jobId === "y" && j.worldSize === 2 && j.aggregation === "MEAN" &&
-  j.spec.cyclicLr.maxLr[0] === 0.1 && j.spec.cyclicLr.cycleMomentum === false'
+parses_as_json "$work/y.out" 'j.job_id === "y" && j.world_size === 2 && j.aggregation === "MEAN" &&
+  j.spec.cyclic_lr.max_lr[0] === 0.1 && j.spec.cyclic_lr.cycle_momentum === false'
 printf 'job_id: [unclosed\n' > "$work/bad.yaml"
 expect_code 2 ctl create --file="$work/bad.yaml"
 expect_output 'is not YAML'
@@ -101,14 +103,14 @@ report 1 1.0
 report 2 1.0
 expect_code 0 ctl get p
 expect_output 'learning rate:    '
-expect_output '1 reductions'
+expect_output ', 1 reduction$'
 
 # set-lr says where the override took effect
 expect_code 0 ctl set-lr p --lr=0.02
-expect_output 'job p: learning rates 0.02 from step'
+expect_output 'job p: learning rate 0.02 from step 4$'
 expect_code 0 ctl --output=json set-lr p --factor=0.5 --step=100
 cp "$work/out" "$work/set.json"
-parses_as_json "$work/set.json" 'j.override.effectiveStep === "100" && j.override.factor === 0.5'
+parses_as_json "$work/set.json" 'j.override.effective_step === "100" && j.override.factor === 0.5'
 
 # the server dies and comes back on the same port: watch resumes
 kill -9 "$server_pid"
@@ -145,14 +147,16 @@ done
 
 # preview, as a table and as JSON
 expect_code 0 ctl preview --spec='{"step_lr": {"step_size": 2, "gamma": 0.5}}' --steps=4
-expect_output '       2  0.05'
+grep -q '^2  *0.05$' "$work/out" || { cat "$work/out" >&2; fail "preview: no step 2 at 0.05"; }
 expect_code 0 ctl --output=json preview --spec='{"step_lr": {"step_size": 2}}' --steps=3
 cp "$work/out" "$work/preview.json"
 parses_as_json "$work/preview.json" 'j.values.length >= 3'
 
 # exit codes: refused (1), command line (2), unreachable (3)
 expect_code 1 ctl get nope
-expect_output 'NOT_FOUND'
+expect_output 'lrschedctl: job nope does not exist (NOT_FOUND from GetJob)'
+expect_code 1 ctl set-lr nope --lr=0.1
+expect_output 'job nope does not exist'
 expect_code 1 ctl create bad --spec='{"step_lr": {"step_size": 0}}' --base_lrs=0.1
 expect_output 'step_size'
 expect_code 2 ctl frobnicate
@@ -164,5 +168,79 @@ expect_output 'give either --lr or --factor'
 expect_code 2 ctl --output=yaml list
 expect_code 0 ctl set-lr --help
 expect_output 'usage: lrschedctl'
+
+# Every flag is checked before anything is sent: exit 2, naming the flag,
+# and nothing changes.
+expect_code 2 ctl list --bogus
+expect_output 'unknown flag --bogus'
+expect_code 2 ctl set-lr c --factor=abc
+expect_output "\-\-factor: 'abc' is not a valid value"
+expect_code 2 ctl create w --spec='{"step_lr": {"step_size": 2}}' --world_size=-2
+expect_output '\-\-world_size: must be 1 to 65536, got -2'
+expect_code 2 ctl create w --spec='{"step_lr": {"step_size": 2}}' --base_lrs=0.1,-1
+expect_output "\-\-base_lrs: '-1' is not a learning rate"
+expect_code 2 ctl create w --spec='{"step_lr": {"step_size": 2}}' --max_look_ahead=100001
+expect_output '\-\-max_look_ahead: must be 0 to 100000'
+expect_code 2 ctl list --factor=2
+expect_output 'list does not take \-\-factor'
+expect_code 2 ctl list --page_size=0
+expect_code 2 ctl watch c --from=-1
+expect_code 2 ctl --timeout=0s list
+expect_code 2 ctl plot c --out=/nonexistent-dir/x.svg
+expect_output 'cannot write /nonexistent-dir/x.svg'
+expect_code 2 ctl preview --spec='{"step_lr": {"step_size": 2}}' --steps=0
+expect_code 1 ctl get w
+expect_output 'job w does not exist'
+
+# --help: the usage and the flags with their defaults, exit 0
+expect_code 0 "$ctl_binary" --help
+head -1 "$work/out" | grep -q '^lrschedctl: lrsched from the command line.$' ||
+  { cat "$work/out" >&2; fail "--help does not start with the usage"; }
+expect_output '  --timeout=10s'
+expect_output 'Exit codes: 0 done'
+
+# Unreachable: exit 3, naming the address and why
 expect_code 3 "$ctl_binary" --server=127.0.0.1:1 --timeout=1s list
+expect_output 'cannot reach the lrsched server at 127.0.0.1:1: nothing listens there (connection refused)'
+expect_code 3 "$ctl_binary" --server=no-such-host.invalid:50051 --timeout=1s list
+expect_output 'cannot reach the lrsched server at no-such-host.invalid:50051: the name no-such-host.invalid does not resolve'
+
+# The internal "no limit" step is never shown: a cosine schedule decides all.
+expect_code 0 ctl list
+expect_output '^c  *CosineAnnealingLR  *1  *all  *- '
+! grep -q 9007199254740991 "$work/out" || fail "list shows the endless step"
+expect_code 0 ctl get c
+expect_output 'decided steps:    all (the schedule takes no metric)'
+expect_output 'handed out:       none yet'
+! grep -q 9007199254740991 "$work/out" || fail "get shows the endless step"
+
+# set-lr without metrics: the workers hold values ahead, and set-lr says so;
+# a job created with a smaller max_look_ahead takes an override sooner.
+step() {  # step JOB STEP: rank 0 asks for STEP and 1000 steps ahead
+  "$buf" curl --protocol grpc --http2-prior-knowledge \
+    --data "{\"job_id\": \"$1\", \"step\": $2, \"look_ahead\": 1000}" \
+    "http://127.0.0.1:$port/lrsched.v1.SchedulerService/Step" > "$work/step.json"
+}
+step c 0
+expect_code 0 ctl set-lr c --lr=0.01
+expect_output 'job c: learning rate 0.01 from step 1001$'
+expect_output 'The workers have asked for steps up to 0 and hold the values ahead, up to step'
+expect_output '  1000, which no override changes'
+expect_code 0 ctl set-lr c --factor=0.5
+expect_output 'note: step 1001 already has 1 override (learning rate 0.01); overrides of one step apply in the order they were made, this one last'
+expect_code 0 ctl create m --spec='{"cosine_annealing_lr": {"t_max": 12}}' --base_lrs=0.1,0.2 \
+  --max_look_ahead=10
+step m 0
+node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  if (j.values.length !== 11) { console.error(j.values.length + " values"); process.exit(1); }' \
+  "$work/step.json" || fail "a Step answer holds more than max_look_ahead steps ahead"
+expect_code 0 ctl get m
+expect_output 'max look-ahead:   10 steps'
+expect_output 'workers at step:  0 '
+expect_code 2 ctl set-lr m --lr=0.2
+expect_output 'job m has 2 parameter groups: give one rate for each (\-\-lr=0.2,0.2)'
+expect_code 0 ctl set-lr m --lr=0.2,0.1
+expect_output 'job m: learning rates 0.2,0.1 from step 11$'
+expect_code 1 ctl create m --spec='{"cosine_annealing_lr": {"t_max": 12}}' --base_lrs=0.1,0.2
+expect_output 'already exists with a different max_look_ahead (10, asked 0)'
 echo "lrschedctl_test: every subcommand, output and exit code as expected"

@@ -1,7 +1,15 @@
 #include "service/server/job_registry.h"
 
+#include <atomic>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -48,6 +56,52 @@ TEST(JobRegistryTest, CloseAllClosesEveryJobAndRefusesNewOnesAndDeletions) {
   (*job)->Step(step, &response, [&](absl::Status status) { stepped = status; }, nullptr);
   EXPECT_THAT(stepped, StatusIs(absl::StatusCode::kUnavailable, "closing"));
   EXPECT_EQ(registry.size(), 2u);
+}
+
+// Counts the creation events the server's observer (its log, its metrics)
+// is told of, per job.
+class CreationCounter final : public JobObserver {
+ public:
+  void OnEvent(const v1::JobEvent& event) override {
+    if (!event.has_created()) return;
+    absl::MutexLock lock(&mu_);
+    ++created_[event.job_id()];
+  }
+  void OnClosed(const std::string&, const absl::Status&) override {}
+  absl::flat_hash_map<std::string, int> created() {
+    absl::MutexLock lock(&mu_);
+    return created_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int> created_ ABSL_GUARDED_BY(mu_);
+};
+
+// Every rank of a job creates it at start: of the jobs built by concurrent
+// creations only the one kept may be announced (the server logged
+// job_created twice for one job).
+TEST(JobRegistryTest, ConcurrentCreationsOfOneJobAnnounceItOnce) {
+  CreationCounter counter;
+  JobOptions options;
+  options.observer = &counter;
+  JobRegistry registry(1000, options, /*store=*/nullptr);
+  constexpr int kJobs = 300, kThreads = 4;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < kJobs; ++j) {
+        if (!Create(registry, absl::StrCat("job-", j)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  const auto created = counter.created();
+  EXPECT_EQ(created.size(), static_cast<size_t>(kJobs));
+  for (const auto& [job_id, times] : created) EXPECT_EQ(times, 1) << job_id;
 }
 
 }  // namespace
