@@ -334,6 +334,20 @@ std::string Plural(int64_t count, const char* one, const char* many) {
   return absl::StrCat(count, " ", count == 1 ? one : many);
 }
 
+// A paragraph for the terminal: lines of at most 80 columns, indented by 2.
+std::string Indented(const std::string& paragraph) {
+  std::string text, line;
+  for (absl::string_view word : absl::StrSplit(paragraph, ' ', absl::SkipEmpty())) {
+    if (!line.empty() && line.size() + 1 + word.size() > 78) {
+      absl::StrAppend(&text, "  ", line, "\n");
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) absl::StrAppend(&text, "  ", line, "\n");
+  return text;
+}
+
 // Eight levels of block, lowest to highest, scaled between the smallest and
 // the largest value (on a log scale when all are positive).
 std::string Sparkline(const std::vector<double>& values) {
@@ -659,17 +673,18 @@ class Ctl {
     // Beyond the next step a worker trains, values were handed out ahead.
     if (furthest_worker >= 0 && made.effective_step() > furthest_worker + 2) {
       const int64_t limit = job->max_look_ahead();
-      std::printf(
-          "  The workers have asked for steps up to %lld and hold the values ahead, up to step\n"
-          "  %lld, which no override changes: %s. A smaller max_look_ahead at CreateJob makes\n"
-          "  overrides take effect sooner, at the cost of more Step calls.\n",
-          static_cast<long long>(furthest_worker),
-          static_cast<long long>(made.effective_step() - 1),
-          limit > 0 ? absl::StrCat("the job hands out up to ",
-                                   Plural(limit, "step", "steps"), " past the one asked for")
-                          .c_str()
-                    : "the job hands out as many steps ahead as a worker asks for (the C++\n"
-                      "  and Python clients ask for 1000)");
+      std::printf("%s", Indented(absl::StrCat(
+                            "The workers have asked for steps up to ", furthest_worker,
+                            " and hold the values ahead, up to step ",
+                            made.effective_step() - 1, ", which no override changes: ",
+                            limit > 0 ? absl::StrCat("the job hands out up to ",
+                                                     Plural(limit, "step", "steps"),
+                                                     " past the one asked for")
+                                      : "the job hands out as many steps ahead as a worker "
+                                        "asks for (the C++ and Python clients ask for 1000)",
+                            ". A smaller max_look_ahead at CreateJob makes overrides take "
+                            "effect sooner, at the cost of more Step calls."))
+                            .c_str());
     }
     return kOk;
   }

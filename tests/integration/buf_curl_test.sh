@@ -45,6 +45,10 @@ for method in CreateJob GetJob ListJobs DeleteJob Step ReportMetric SetLearningR
               SetWorldSize WatchJob PreviewSchedule; do
   grep -qx "lrsched.v1.SchedulerService/$method" "$work/methods"
 done
+# Every listed service resolves through reflection, the reflection service's
+# own included, as grpcurl's describe with no argument needs.
+grep -qx 'grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo' "$work/methods"
+grep -qx 'grpc.health.v1.Health/Check' "$work/methods"
 
 call lrsched.v1.SchedulerService/CreateJob '{
   "job_id": "inspect", "base_lrs": [0.1], "world_size": 1,
