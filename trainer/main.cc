@@ -192,10 +192,15 @@ int Main(const MpiCommunicator& mpi) {
   if (mpi.rank() == 0) {
     std::printf("learning rate by epoch (where it changed): %s\n",
                 absl::StrJoin(changes, ", ").c_str());
-    std::printf("done: %d epochs on %d ranks, final val acc %.1f%%, %d reductions by "
-                "ReduceLROnPlateau, %lld Step RPCs by rank 0 (%.2f per epoch)\n",
-                options.epochs, mpi.size(), 100 * last.validation_accuracy, reductions,
-                static_cast<long long>(rates->step_rpcs()),
+    const auto count = [](int64_t n, const char* one, const char* many) {
+      return absl::StrCat(n, " ", n == 1 ? one : many);
+    };
+    std::printf("done: %s on %s, final val acc %.1f%%, %s by ReduceLROnPlateau, %s by rank 0 "
+                "(%.2f per epoch)\n",
+                count(options.epochs, "epoch", "epochs").c_str(),
+                count(mpi.size(), "rank", "ranks").c_str(), 100 * last.validation_accuracy,
+                count(reductions, "reduction", "reductions").c_str(),
+                count(rates->step_rpcs(), "Step RPC", "Step RPCs").c_str(),
                 static_cast<double>(rates->step_rpcs()) / std::max(1, options.epochs));
   }
   return 0;

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace lrsched {
@@ -48,11 +49,20 @@ inline std::string FileOf(const absl::CommandLineFlag& flag) {
   return file;
 }
 
+// --name=DEFAULT, then its help in lines of at most 80 columns.
 inline std::string Describe(const absl::CommandLineFlag& flag) {
   std::string text = absl::StrCat("  --", flag.Name());
   const std::string default_value = flag.DefaultValue();
   absl::StrAppend(&text, "=", default_value.empty() ? "\"\"" : default_value, "\n");
-  absl::StrAppend(&text, "      ", flag.Help(), "\n");
+  std::string line;
+  for (absl::string_view word : absl::StrSplit(flag.Help(), ' ', absl::SkipEmpty())) {
+    if (!line.empty() && 6 + line.size() + 1 + word.size() > 80) {
+      absl::StrAppend(&text, "      ", line, "\n");
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) absl::StrAppend(&text, "      ", line, "\n");
   return text;
 }
 
