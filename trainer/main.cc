@@ -45,6 +45,10 @@ ABSL_FLAG(std::string, spec, R"({"reduce_lr_on_plateau": {"patience": 2, "factor
 ABSL_FLAG(std::string, scheduler, "service",
           "service: every rank takes its rates from lrsched; local: each rank runs the "
           "schedule itself on its own validation loss (ranks then disagree).");
+ABSL_FLAG(int64_t, max_look_ahead, 0,
+          "CreateJob's max_look_ahead: the most steps past the one asked for that leave the "
+          "server at a time (0: as many as asked). Smaller: an operator's override takes effect "
+          "sooner; larger: fewer Step calls.");
 ABSL_FLAG(double, base_lr, 0.1, "The optimizer's learning rate of every parameter group.");
 ABSL_FLAG(std::string, solver, "momentum", "sgd, momentum or adam.");
 ABSL_FLAG(double, momentum, 0.9, "SGD's momentum or Adam's beta1 when the schedule sets none.");
@@ -124,6 +128,7 @@ int Main(const MpiCommunicator& mpi) {
     *create.mutable_spec() = spec;
     for (double lr : base_lrs) create.add_base_lrs(lr);
     create.set_world_size(mpi.size());
+    create.set_max_look_ahead(absl::GetFlag(FLAGS_max_look_ahead));
     if (auto job = client->CreateJob(create); !job.ok()) return Fail("CreateJob", job.status());
     rates = std::make_unique<ServiceLearningRateSource>(*client, absl::GetFlag(FLAGS_job),
                                                         mpi.rank(), takes_metric);

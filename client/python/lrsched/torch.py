@@ -345,6 +345,10 @@ class RemoteScheduler:
         aggregation: how the ranks' metrics of a step combine: "WEIGHTED_MEAN"
             (default; weights are step()'s ``weight``), "MEAN", "MIN", "MAX".
         look_ahead: steps fetched per Step call beyond the one needed.
+        max_look_ahead: creating the job, the most steps past the one asked
+            for that the server hands out at a time (0, the default: as many
+            as asked). Smaller: an operator's override (SetLearningRate)
+            takes effect sooner; larger: fewer Step calls.
         prefetch: fetch the next window in the background as soon as a full
             one arrives (see WorkerSchedule; off by default).
         client: a lrsched.Client to use instead of one made from ``server``
@@ -365,7 +369,8 @@ class RemoteScheduler:
                  spec_or_scheduler: Any = None, server: str = "localhost:50051",
                  rank: int | None = None, world_size: int | None = None, *,
                  base_lrs: list[float] | None = None, aggregation: str | int = "WEIGHTED_MEAN",
-                 look_ahead: int = 1000, prefetch: bool = False, client: Client | None = None,
+                 look_ahead: int = 1000, max_look_ahead: int = 0, prefetch: bool = False,
+                 client: Client | None = None,
                  **client_options):
         self.optimizer = optimizer
         self.job_id = job_id
@@ -402,7 +407,7 @@ class RemoteScheduler:
             job = self._client.create_job(
                 job_id=job_id, spec=spec,
                 base_lrs=list(base_lrs) if base_lrs is not None else default_base,
-                world_size=world_size, aggregation=aggregation)
+                world_size=world_size, aggregation=aggregation, max_look_ahead=max_look_ahead)
         self.spec = job.spec
         self.base_lrs = list(job.base_lrs)
         self._metric_from = _metric_from_step(job.spec)

@@ -192,3 +192,33 @@ def test_a_token_from_a_file_reaches_a_server_that_requires_one(tmp_path):
                             server=server.target, token="worker-token-0123456789")
     finally:
         server.stop()
+
+
+def test_max_look_ahead_brings_an_override_sooner(server):
+    # A cosine schedule is handed out as far ahead as a worker asks (1000
+    # steps), so an override lands after those; a job created with
+    # max_look_ahead=2 takes it at the first step the worker does not hold.
+    torch = pytest.importorskip("torch")
+    import lrsched.torch
+
+    def scheduler(job_id, **options):
+        parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+        optimizer = torch.optim.SGD([parameter], lr=0.1)
+        spec = {"cosine_annealing_lr": {"t_max": 15}}
+        return optimizer, lrsched.torch.RemoteScheduler(optimizer, job_id, spec,
+                                                         server=server.target, **options)
+
+    client = lrsched.Client(server.target)
+    for job_id, options, lands_at in [("far", {}, 1001), ("near", {"max_look_ahead": 2}, 3)]:
+        optimizer, remote = scheduler(job_id, **options)
+        assert client.get_job(job_id).max_look_ahead == options.get("max_look_ahead", 0)
+        remote.step()
+        remote.step()  # the worker trains step 2
+        effective = client.set_learning_rate(
+            job_id=job_id, step=0, lrs={"values": [0.5]}).override.effective_step
+        assert effective == lands_at, job_id
+        while remote.last_epoch < effective:
+            assert optimizer.param_groups[0]["lr"] != 0.5
+            remote.step()
+        assert optimizer.param_groups[0]["lr"] == 0.5
+        remote.close()
