@@ -70,7 +70,8 @@ ABSL_FLAG(std::string, token_file, "",
           "A file holding the bearer token to call a server with --auth_tokens_file. Env "
           "LRSCHED_TOKEN_FILE.");
 // create, preview
-ABSL_FLAG(std::string, spec, "", "The SchedulerSpec in JSON, e.g. {\"step_lr\": {\"step_size\": 30}}.");
+ABSL_FLAG(std::string, spec, "",
+          "The SchedulerSpec in JSON, e.g. {\"step_lr\": {\"step_size\": 30}}.");
 ABSL_FLAG(std::string, file, "",
           "create: a CreateJobRequest in the API's JSON form, as JSON or YAML (.yaml, .yml); "
           "flags given override it.");
@@ -123,8 +124,8 @@ const char* subcommand_name = "";
 std::string server_target;
 
 int Misuse(const std::string& message) {
-  std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl %s --help for its usage)\n",
-               message.c_str(), subcommand_name);
+  std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl %s --help for its usage)\n", message.c_str(),
+               subcommand_name);
   return kUsage;
 }
 int Misuse(const absl::Status& status) { return Misuse(std::string(status.message())); }
@@ -488,9 +489,10 @@ class Ctl {
     if (!job->damaged().empty()) {
       // Nothing else of a damaged job is known: its log did not rebuild.
       std::printf("damaged:          %s\n", job->damaged().c_str());
-      std::printf("                  (not served; its log is kept as it is; "
-                  "`lrschedctl delete %s` removes it)\n",
-                  job->job_id().c_str());
+      std::printf(
+          "                  (not served; its log is kept as it is; "
+          "`lrschedctl delete %s` removes it)\n",
+          job->job_id().c_str());
       return kOk;
     }
     std::printf("scheduler:        %s\n", SchedulerName(job->spec()).c_str());
@@ -673,18 +675,19 @@ class Ctl {
     // Beyond the next step a worker trains, values were handed out ahead.
     if (furthest_worker >= 0 && made.effective_step() > furthest_worker + 2) {
       const int64_t limit = job->max_look_ahead();
-      std::printf("%s", Indented(absl::StrCat(
-                            "The workers have asked for steps up to ", furthest_worker,
-                            " and hold the values ahead, up to step ",
-                            made.effective_step() - 1, ", which no override changes: ",
-                            limit > 0 ? absl::StrCat("the job hands out up to ",
-                                                     Plural(limit, "step", "steps"),
-                                                     " past the one asked for")
-                                      : "the job hands out as many steps ahead as a worker "
-                                        "asks for (the C++ and Python clients ask for 1000)",
-                            ". A smaller max_look_ahead at CreateJob makes overrides take "
-                            "effect sooner, at the cost of more Step calls."))
-                            .c_str());
+      std::printf(
+          "%s",
+          Indented(absl::StrCat("The workers have asked for steps up to ", furthest_worker,
+                                " and hold the values ahead, up to step ",
+                                made.effective_step() - 1, ", which no override changes: ",
+                                limit > 0 ? absl::StrCat("the job hands out up to ",
+                                                         Plural(limit, "step", "steps"),
+                                                         " past the one asked for")
+                                          : "the job hands out as many steps ahead as a worker "
+                                            "asks for (the C++ and Python clients ask for 1000)",
+                                ". A smaller max_look_ahead at CreateJob makes overrides take "
+                                "effect sooner, at the cost of more Step calls."))
+              .c_str());
     }
     return kOk;
   }
@@ -776,10 +779,10 @@ class Ctl {
     const int64_t drawn = figure.panels[0].series.empty()
                               ? 0
                               : static_cast<int64_t>(figure.panels[0].series[0].points.size());
-    std::printf("wrote %s: %s, %s, %s\n", path.c_str(), Plural(drawn, "step", "steps").c_str(),
-                Plural(job->metric_history_size(), "metric", "metrics").c_str(),
-                Plural(static_cast<int64_t>(figure.panels[0].marks.size()), "mark", "marks")
-                    .c_str());
+    std::printf(
+        "wrote %s: %s, %s, %s\n", path.c_str(), Plural(drawn, "step", "steps").c_str(),
+        Plural(job->metric_history_size(), "metric", "metrics").c_str(),
+        Plural(static_cast<int64_t>(figure.panels[0].marks.size()), "mark", "marks").c_str());
     return kOk;
   }
 
@@ -837,9 +840,9 @@ class Ctl {
   }
 
   static std::string Describe(const v1::JobEvent& event) {
-    const std::string head = absl::StrFormat(
-        "%6lld %s ", static_cast<long long>(event.sequence()),
-        google::protobuf::util::TimeUtil::ToString(event.time()).substr(0, 23));
+    const std::string head =
+        absl::StrFormat("%6lld %s ", static_cast<long long>(event.sequence()),
+                        google::protobuf::util::TimeUtil::ToString(event.time()).substr(0, 23));
     switch (event.kind_case()) {
       case v1::JobEvent::kCreated:
         return absl::StrCat(head, "created: ", SchedulerName(event.created().spec()), ", ",
@@ -874,8 +877,8 @@ class Ctl {
         return absl::StrFormat("%shanded out: up to step %d", head,
                                event.handed_out_raised().step());
       case v1::JobEvent::kStepRequested:
-        return absl::StrFormat("%srank %d asked for step %d", head,
-                               event.step_requested().rank(), event.step_requested().step());
+        return absl::StrFormat("%srank %d asked for step %d", head, event.step_requested().rank(),
+                               event.step_requested().step());
       case v1::JobEvent::kDeleted:
         return absl::StrCat(head, "deleted");
       case v1::JobEvent::KIND_NOT_SET:

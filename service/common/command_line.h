@@ -154,8 +154,8 @@ inline absl::Status ParseFlags(int argc, char** argv, std::vector<std::string>* 
     }
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag->Name(), ": '", value,
-                                                     "' is not a valid value (", error, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag->Name(), ": '", value, "' is not a valid value (", error, ")"));
     }
     given->insert(std::string(flag->Name()));
   }
