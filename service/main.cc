@@ -19,6 +19,7 @@
 #include "prometheus/exposer.h"
 #include "service/common/command_line.h"
 #include "service/server/access_control.h"
+#include "service/server/http_gateway.h"
 #include "service/server/replica.h"
 #include "service/server/server.h"
 #include "service/server/store_address.h"
@@ -122,6 +123,14 @@ ABSL_FLAG(std::string, log_level, "info",
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of a Prometheus text endpoint (/metrics) on HTTP; off when empty. Env "
           "LRSCHED_METRICS_LISTEN.");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the web page and its JSON API on HTTP/1.1 (port 0 picks a free one): POST "
+          "/api/v1/RPC with the request in proto3 JSON, WatchJob as Server-Sent Events; each call "
+          "made to the gRPC port with the same checks (an Authorization: Bearer TOKEN header "
+          "is the call's token). Plaintext; off when empty. Env LRSCHED_HTTP_LISTEN.");
+ABSL_FLAG(int64_t, http_max_event_streams, 32,
+          "WatchJob streams (Server-Sent Events) the HTTP port serves at once, each on a thread "
+          "of its own; more are refused (429). Env LRSCHED_HTTP_MAX_EVENT_STREAMS.");
 ABSL_FLAG(bool, metrics_per_job, false,
           "Also export each job's learning rate (a series per job and parameter group; for small "
           "installations). Env LRSCHED_METRICS_PER_JOB.");
@@ -141,7 +150,7 @@ bool ApplyEnvironment() {
         "max_receive_message_bytes", "max_concurrent_streams", "max_watch_streams_per_caller",
         "max_jobs_per_caller", "memory_budget", "max_answer_bytes", "history_window",
         "handed_out_chunk", "drain_timeout", "log_level", "metrics_listen", "metrics_per_job",
-        "log_format"}) {
+        "log_format", "http_listen", "http_max_event_streams"}) {
     const std::string variable = absl::StrCat("LRSCHED_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -353,6 +362,40 @@ int main(int argc, char** argv) {
     }
     exposer->RegisterCollectable(replicated ? replica->metrics() : server->metrics());
   }
+  // The web page and the JSON API: a gRPC client of this server's own
+  // service, so that every rule is the gRPC port's; in the process where
+  // there is one server, else through the port (plaintext, so not with TLS).
+  std::unique_ptr<lrsched::HttpGateway> gateway;
+  const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
+  if (!http_listen.empty()) {
+    absl::Status http_started;
+    if (replicated && tls.enabled()) {
+      http_started = absl::FailedPreconditionError(
+          "--http_listen with --tls_cert_file and an etcd store is not supported yet: the page "
+          "reaches the leading replica's port in plaintext");
+    } else {
+      lrsched::HttpGatewayOptions http_options;
+      http_options.listen = http_listen;
+      http_options.max_event_streams = static_cast<int>(
+          std::clamp<int64_t>(absl::GetFlag(FLAGS_http_max_event_streams), 1, 10000));
+      auto running = lrsched::HttpGateway::Start(
+          http_options,
+          replicated ? lrsched::HttpGateway::LocalChannel(options.listen, port)
+                     : lrsched::HttpGateway::ChannelSource(
+                           [&server] { return server->InProcessChannel(); }));
+      http_started = running.status();
+      if (running.ok()) gateway = *std::move(running);
+    }
+    if (!http_started.ok()) {
+      log.Error("server_failed", lrsched::LogLine().Add("error", http_started.ToString()));
+      log.Flush();
+      std::fprintf(stderr, "lrsched-server: %s\n", std::string(http_started.message()).c_str());
+      return 1;
+    }
+    std::printf("lrsched-server serving the web page on %s (http port %d)\n", http_listen.c_str(),
+                gateway->port());
+    std::fflush(stdout);
+  }
   lrsched::LogLine started_line;
   started_line.Add("listen", options.listen).Add("port", int64_t{port}).Add("store", store);
   started_line.Add("transport", !tls.enabled()                ? "plaintext"
@@ -380,6 +423,9 @@ int main(int argc, char** argv) {
       .Add("log_level", absl::GetFlag(FLAGS_log_level))
       .Add("log_format", log_format)
       .Add("metrics_listen", metrics_listen);
+  if (gateway != nullptr) {
+    started_line.Add("http_listen", http_listen).Add("http_port", int64_t{gateway->port()});
+  }
   log.Info("server_started", started_line);
   if (options.access_control != nullptr && !tls.enabled()) {
     log.Warning("tokens_over_plaintext",
@@ -408,6 +454,8 @@ int main(int argc, char** argv) {
            lrsched::LogLine()
                .Add("signal", strsignal(signal))
                .Add("drain_timeout", absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
+  // The page's calls first: a page is not a trainer riding out a restart.
+  if (gateway != nullptr) gateway->Shutdown();
   // The drain closes every job: one summary line below, not one per job.
   log.StartShutdown(lrsched::ShuttingDownError());
   if (replicated) {

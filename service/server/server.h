@@ -99,6 +99,13 @@ class Server {
 
   ~Server();
 
+  // A channel to this server's service within the process: no socket, no
+  // TLS, no client certificate, so a call is known only by the token its
+  // metadata carries (the HTTP side's, http_gateway.h).
+  std::shared_ptr<grpc::Channel> InProcessChannel() const {
+    return server_->InProcessChannel(grpc::ChannelArguments());
+  }
+
   int port() const { return port_; }
   // The health port's, 0 without one.
   int health_port() const { return health_reporter_ == nullptr ? 0 : health_reporter_->port(); }

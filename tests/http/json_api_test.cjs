@@ -1,0 +1,273 @@
+#!/usr/bin/env node
+// The JSON API of --http_listen against a real server on loopback, as any
+// HTTP client calls it: every RPC in the proto3 JSON mapping (proto field
+// names), errors as an HTTP status with {code, message} keeping the server's
+// message, a refused call that changes nothing, the HTTP side's own limits,
+// and WatchJob as Server-Sent Events delivering events live and resuming
+// with Last-Event-ID.
+//
+// With mutual TLS on the gRPC port, the page's calls reach the service in
+// the process: known by their token only, never by the server's own
+// certificate.
+//
+// Usage: json_api_test.cjs SERVER_BINARY MAKE_CERTS
+'use strict';
+const childProcess = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const {startServer, call, ok, watch, check} = require('./http_server.cjs');
+
+const [binary, makeCerts] = process.argv.slice(2);
+
+async function everyRpc(base) {
+  const plateau = {reduce_lr_on_plateau: {patience: '0', factor: 0.5}};
+  const job = await ok(base, 'CreateJob',
+                       {job_id: 'p', spec: plateau, base_lrs: [0.1, 0.01], world_size: 2});
+  check(job.job_id === 'p' && job.world_size === 2 && job.base_lrs[1] === 0.01,
+        `CreateJob answered ${JSON.stringify(job)}`);
+  check('handed_out_step' in job && job.spec.reduce_lr_on_plateau.patience === '0',
+        'the answer is not in the proto field names with int64 as strings');
+  const again = await ok(base, 'CreateJob',
+                         {job_id: 'p', spec: plateau, base_lrs: [0.1, 0.01], world_size: 2});
+  check(again.job_id === 'p', 'the same CreateJob again is not the job');
+
+  const got = await ok(base, 'GetJob', {job_id: 'p'});
+  check(got.job_id === 'p' && got.last_sequence === '1', `GetJob: ${JSON.stringify(got)}`);
+  await ok(base, 'CreateJob', {job_id: 'q', spec: {step_lr: {step_size: '3'}}, base_lrs: [1]});
+  const list = await ok(base, 'ListJobs', {page_size: 1});
+  check(list.jobs.length === 1 && list.jobs[0].job_id === 'p' && list.next_page_token,
+        `ListJobs page 1: ${JSON.stringify(list)}`);
+  const rest = await ok(base, 'ListJobs', {page_token: list.next_page_token});
+  check(rest.jobs.length === 1 && rest.jobs[0].job_id === 'q', 'ListJobs page 2');
+
+  const step = await ok(base, 'Step', {job_id: 'p', rank: 0, step: '0', look_ahead: '5'});
+  check(step.values.length === 1 && step.values[0].lrs[0] === 0.1,
+        `Step 0 of a plateau job: ${JSON.stringify(step)}`);
+  const first = await ok(base, 'ReportMetric', {job_id: 'p', rank: 0, step: '0', value: 1});
+  check(first.aggregated === false, 'one report of two aggregated the step');
+  const second = await ok(base, 'ReportMetric', {job_id: 'p', rank: 1, step: '0', value: 1});
+  check(second.aggregated === true && second.decision.step === '0', 'two reports did not aggregate');
+  // patience 0: the second equal metric is a bad epoch, so step 2 is reduced.
+  await ok(base, 'Step', {job_id: 'p', rank: 0, step: '1'});
+  await ok(base, 'ReportMetric', {job_id: 'p', rank: 0, step: '1', value: 1});
+  const reduced = await ok(base, 'ReportMetric', {job_id: 'p', rank: 1, step: '1', value: 1});
+  check(reduced.decision.reduced === true && reduced.decision.lrs[0] === 0.05,
+        `no reduction: ${JSON.stringify(reduced)}`);
+
+  const set = await ok(base, 'SetLearningRate', {job_id: 'p', step: '0', factor: 0.5});
+  check(Number(set.override.effective_step) > 0 && set.override.factor === 0.5,
+        `SetLearningRate: ${JSON.stringify(set)}`);
+  const resized = await ok(base, 'SetWorldSize', {job_id: 'p', world_size: 1});
+  check(resized.world_size === 1, 'SetWorldSize');
+
+  const preview = await ok(base, 'PreviewSchedule',
+                           {spec: {cosine_annealing_lr: {t_max: '10'}}, base_lrs: [1], steps: 10});
+  check(preview.values.length === 11 && preview.values[10].lrs[0] === 0 &&
+        preview.values[5].lrs[0] === 0.5 && preview.values[1].lrs[0] === 0.9755282581475768,
+        `PreviewSchedule: ${JSON.stringify(preview.values.map((v) => v.lrs[0]))}`);
+
+  check(Object.keys(await ok(base, 'DeleteJob', {job_id: 'q'})).length === 0, 'DeleteJob');
+  check((await call(base, 'GetJob', {job_id: 'q'})).status === 404, 'a deleted job is found');
+}
+
+async function errors(base) {
+  const expect = async (rpc, request, status, code, pattern, options) => {
+    const answer = await call(base, rpc, request, options);
+    check(answer.status === status && answer.body.code === code &&
+          pattern.test(answer.body.message) && /application\/json/.test(answer.type),
+          `${rpc} ${JSON.stringify(request).slice(0, 200)}: wanted ${status} ${code} ${pattern}, got ` +
+          `${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  };
+  await expect('CreateJob', {job_id: 'bad', spec: {step_lr: {step_size: '0'}}, base_lrs: [0.1]},
+               400, 'INVALID_ARGUMENT', /step_size/);
+  await expect('GetJob', {job_id: 'nope'}, 404, 'NOT_FOUND', /nope/);
+  await expect('CreateJob', {job_id: 'p', spec: {step_lr: {step_size: '2'}}, base_lrs: [0.1]},
+               409, 'ALREADY_EXISTS', /p/);
+  await ok(base, 'CreateJob', {job_id: 'c', spec: {cosine_annealing_lr: {t_max: '10'}},
+                               base_lrs: [0.1]});
+  await expect('ReportMetric', {job_id: 'c', rank: 0, step: '0', value: 1}, 400,
+               'FAILED_PRECONDITION', /metric/);
+  await expect('Step', {job_id: 'c', rank: 0, step: '-1'}, 400, 'INVALID_ARGUMENT', /step/);
+  await expect('PreviewSchedule', {spec: {step_lr: {step_size: '1'}}, base_lrs: [1],
+                                   steps: '100000000'}, 400, 'INVALID_ARGUMENT', /steps/);
+  // The HTTP side's own refusals, in the same form.
+  await expect('GetJob', '{"job_id": ', 400, 'INVALID_ARGUMENT', /GetJobRequest in JSON/);
+  await expect('GetJob', {job_id: 'p', colour: 'red'}, 400, 'INVALID_ARGUMENT', /colour/);
+  await expect('GetJob', 'job_id=p', 415, 'INVALID_ARGUMENT', /application\/json/,
+               {contentType: 'text/plain'});
+  await expect('NoSuchCall', {}, 404, 'UNIMPLEMENTED', /NoSuchCall/);
+  await expect('CreateJob', {job_id: 'big', base_lrs: new Array(400000).fill(0.1)}, 413,
+               'RESOURCE_EXHAUSTED', /at most 1048576/);
+  const get = await fetch(`${base}/api/v1/GetJob`);
+  check(get.status === 405, `GET of an RPC: ${get.status}`);
+  check((await fetch(`${base}/nothing-here`)).status === 404, 'an unknown page is found');
+
+  // A refused call changes nothing: the job's log and values stay.
+  const before = await ok(base, 'GetJob', {job_id: 'p'});
+  await expect('SetLearningRate', {job_id: 'p', step: '0', factor: -1}, 400,
+               'INVALID_ARGUMENT', /factor/);
+  await expect('CreateJob', {job_id: 'p', spec: {step_lr: {step_size: '2'}}, base_lrs: [0.1]},
+               409, 'ALREADY_EXISTS', /./);
+  await expect('ReportMetric', {job_id: 'p', rank: 5, step: '0', value: 1}, 400,
+               'INVALID_ARGUMENT', /rank/);
+  const after = await ok(base, 'GetJob', {job_id: 'p'});
+  check(JSON.stringify(before) === JSON.stringify(after),
+        'a refused call changed the job:\n' + JSON.stringify(before) + '\n' + JSON.stringify(after));
+}
+
+async function events(base) {
+  await ok(base, 'CreateJob', {job_id: 'w', spec: {reduce_lr_on_plateau: {patience: '0'}},
+                               base_lrs: [1], world_size: 1});
+  const missing = await watch(base, 'nope');
+  check(missing.status === 404 && missing.body.code === 'NOT_FOUND', 'watching no job');
+  const stream = await watch(base, 'w');
+  check(stream.status === 200 && /text\/event-stream/.test(stream.type), 'no event stream');
+  const created = await stream.at(0);
+  check(created && created.id === '1' && created.data.created &&
+        created.data.created.base_lrs[0] === 1, `first event: ${JSON.stringify(created)}`);
+  // Live: each change reaches the reader at once, not at the stream's end.
+  let sent = Date.now();
+  await ok(base, 'Step', {job_id: 'w', rank: 0, step: '0'});
+  for (let step = 0; step < 3; step++) {
+    sent = Date.now();
+    const seen = stream.events.length;
+    await ok(base, 'ReportMetric', {job_id: 'w', rank: 0, step: String(step), value: 1});
+    const event = await stream.at(seen, 1000);
+    check(event, `no event within a second of step ${step}'s report`);
+    check(event.received - sent < 1000, 'an event came late');
+    await ok(base, 'Step', {job_id: 'w', rank: 0, step: String(step + 1)});
+  }
+  const aggregated = stream.events.filter((e) => e.data.step_aggregated);
+  check(aggregated.some((e) => e.data.step_aggregated.metric.reduced), 'no reduction event');
+  for (let i = 0; i < stream.events.length; i++) {
+    check(stream.events[i].id === String(i + 1), `event ${i} has id ${stream.events[i].id}`);
+  }
+  // Resuming: Last-Event-ID wins over an earlier from_sequence.
+  const last = stream.events.length;
+  const resumed = await watch(base, 'w', {fromSequence: 1, lastEventId: last - 1});
+  const next = await resumed.at(0);
+  check(next && next.id === String(last), `resumed at ${next && next.id}, not ${last}`);
+  const fromThree = await watch(base, 'w', {fromSequence: 3});
+  check((await fromThree.at(0)).id === '3', 'from_sequence=3 did not start at 3');
+  resumed.close();
+  fromThree.close();
+  // Deleting the job ends the stream with its deletion and `event: end`.
+  await ok(base, 'DeleteJob', {job_id: 'w'});
+  for (let waited = 0; !stream.ended && waited < 2000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  check(stream.ended, 'the stream did not end with the job');
+  const tail = stream.events.slice(-2);
+  check(tail[0].data.deleted && tail[1].event === 'end', `the stream ended with ${JSON.stringify(tail)}`);
+}
+
+async function streamLimit(binary) {
+  const server = await startServer(binary, ['--http_max_event_streams=2']);
+  await ok(server.base, 'CreateJob', {job_id: 's', spec: {step_lr: {step_size: '2'}}, base_lrs: [1]});
+  const open = [await watch(server.base, 's'), await watch(server.base, 's')];
+  const third = await watch(server.base, 's');
+  check(third.status === 429 && third.body.code === 'RESOURCE_EXHAUSTED' &&
+        /at most 2/.test(third.body.message), `a third stream: ${third.status}`);
+  // A reader that left is noticed by the keep-alive comments (every 2 s).
+  open[0].close();
+  for (let waited = 0; waited < 8000; waited += 100) {
+    const again = await watch(server.base, 's');
+    if (again.status === 200) {
+      again.close();
+      open[1].close();
+      server.process.kill('SIGKILL');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  check(false, 'a closed stream did not free its place');
+}
+
+async function auth(binary) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-http-'));
+  const tokens = {viewer: 'viewer-token-0123456789', operator: 'operator-token-0123456789',
+                  worker: 'worker-token-0123456789'};
+  fs.writeFileSync(path.join(dir, 'callers.yaml'), `callers:
+  - {name: v, role: viewer, token: ${tokens.viewer}}
+  - {name: o, role: operator, token: ${tokens.operator}}
+  - {name: w, role: worker, job_prefix: team-a-, token: ${tokens.worker}}
+`);
+  const server = await startServer(binary, [`--auth_tokens_file=${path.join(dir, 'callers.yaml')}`]);
+  const base = server.base;
+  const create = {job_id: 'team-a-1', spec: {cosine_annealing_lr: {t_max: '10'}}, base_lrs: [0.1]};
+  const missing = await call(base, 'CreateJob', create);
+  check(missing.status === 401 && missing.body.code === 'UNAUTHENTICATED' &&
+        /Bearer/.test(missing.body.message), `no token: ${JSON.stringify(missing)}`);
+  const unknown = await call(base, 'GetJob', {job_id: 'team-a-1'},
+                             {token: 'not-a-known-token-at-all'});
+  check(unknown.status === 401, `unknown token: ${unknown.status}`);
+  const viewer = await call(base, 'CreateJob', create, {token: tokens.viewer});
+  check(viewer.status === 403 && viewer.body.code === 'PERMISSION_DENIED' &&
+        /viewer/.test(viewer.body.message), `viewer CreateJob: ${JSON.stringify(viewer)}`);
+  check((await call(base, 'ListJobs', {}, {token: tokens.viewer})).body.jobs.length === 0,
+        'the viewer\'s refused CreateJob made a job');
+  const outside = await call(base, 'CreateJob', {...create, job_id: 'team-b-1'},
+                             {token: tokens.worker});
+  check(outside.status === 403, `a worker outside its prefix: ${outside.status}`);
+  await ok(base, 'CreateJob', create, {token: tokens.worker});
+  await ok(base, 'Step', {job_id: 'team-a-1', step: '0'}, {token: tokens.worker});
+  const workerSet = await call(base, 'SetLearningRate', {job_id: 'team-a-1', step: '0', factor: 2},
+                               {token: tokens.worker});
+  check(workerSet.status === 403, `a worker's SetLearningRate: ${workerSet.status}`);
+  const set = await ok(base, 'SetLearningRate', {job_id: 'team-a-1', step: '0', factor: 2},
+                       {token: tokens.operator});
+  check(Number(set.override.effective_step) >= 1, 'the operator\'s override');
+  await ok(base, 'PreviewSchedule', {spec: {step_lr: {step_size: '1'}}, base_lrs: [1], steps: 3},
+           {token: tokens.viewer});
+  const anonymous = await watch(base, 'team-a-1');
+  check(anonymous.status === 401, `watching without a token: ${anonymous.status}`);
+  const watched = await watch(base, 'team-a-1', {token: tokens.viewer});
+  check(watched.status === 200 && (await watched.at(0)).data.created, 'a viewer cannot watch');
+  watched.close();
+  fs.rmSync(dir, {recursive: true, force: true});
+  server.process.kill('SIGKILL');
+}
+
+async function behindMutualTls(binary) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'http-tls-'));
+  childProcess.execFileSync(makeCerts, [dir], {stdio: 'ignore'});
+  fs.writeFileSync(path.join(dir, 'callers.yaml'), `callers:
+  - {name: o, role: operator, token: operator-token-0123456789}
+  - {name: trainer, role: worker, certificate_name: "spiffe://lrsched.test/trainer"}
+`);
+  const server = await startServer(binary, [
+    `--tls_cert_file=${path.join(dir, 'server.pem')}`, `--tls_key_file=${path.join(dir, 'server.key')}`,
+    `--tls_client_ca_file=${path.join(dir, 'ca.pem')}`,
+    `--auth_tokens_file=${path.join(dir, 'callers.yaml')}`]);
+  const create = {job_id: 't', spec: {step_lr: {step_size: '2'}}, base_lrs: [0.1]};
+  const missing = await call(server.base, 'CreateJob', create);
+  check(missing.status === 401 && missing.body.code === 'UNAUTHENTICATED',
+        `behind mutual TLS, a call without a token: ${JSON.stringify(missing)}`);
+  const job = await ok(server.base, 'CreateJob', create, {token: 'operator-token-0123456789'});
+  check(job.job_id === 't', 'behind mutual TLS, the operator\'s CreateJob');
+  const set = await ok(server.base, 'SetLearningRate', {job_id: 't', step: '3', factor: 0.5},
+                       {token: 'operator-token-0123456789'});
+  check(set.override.effective_step === '3', `behind mutual TLS: ${JSON.stringify(set)}`);
+  server.process.kill('SIGKILL');
+  fs.rmSync(dir, {recursive: true, force: true});
+}
+
+(async () => {
+  const started = Date.now();
+  const server = await startServer(binary);
+  await everyRpc(server.base);
+  await errors(server.base);
+  await events(server.base);
+  await streamLimit(binary);
+  await auth(binary);
+  await behindMutualTls(binary);
+  server.process.kill('SIGKILL');
+  console.log(`json_api_test: every RPC, errors, limits, events and roles checked in ` +
+              `${Date.now() - started} ms`);
+  process.exit(0);
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
