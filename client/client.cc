@@ -108,6 +108,9 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   if (!options_.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options_.tls_server_name);
   }
+  if (options_.max_receive_message_bytes > 0) {
+    args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+  }
   auto credentials =
       options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
   channel_ = grpc::CreateCustomChannel(options_.target, credentials, args);

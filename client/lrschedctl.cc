@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,8 +53,8 @@
 ABSL_FLAG(std::string, server, "",
           "The lrsched server, host:port (default: $LRSCHED_SERVER, else localhost:50051).");
 ABSL_FLAG(std::string, output, "table",
-          "table: for people; json: the API's proto3 JSON with the proto field names, as "
-          "grpcurl prints it, for jq.");
+          "table: for people; json: the API's proto3 JSON with the proto field names (as in "
+          "proto/, and as requests are written), for jq.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "How long to keep trying a server that does not answer.");
 ABSL_FLAG(bool, tls, false, "Connect with TLS (the system's roots unless --tls_ca_file).");
@@ -85,8 +86,8 @@ ABSL_FLAG(int64_t, max_look_ahead, 0,
           "100000; 0: the server's default, 1000). Smaller: an override takes effect sooner; "
           "larger: fewer Step calls.");
 ABSL_FLAG(int64_t, steps, 0,
-          "preview: steps to compute (default 100); plot: draw steps 0 to N-1 (default: up to "
-          "the furthest step a worker asked for).");
+          "preview: step() calls after the first values (prints steps 0 to N; default 100); "
+          "plot: draw steps 0 to N-1 (default: up to the furthest step a worker asked for).");
 ABSL_FLAG(std::vector<std::string>, metrics, {},
           "preview: the metric of each step, for ReduceLROnPlateau.");
 // set-lr
@@ -120,8 +121,10 @@ bool Given(const char* flag) { return given_flags.count(flag) > 0; }
 
 // The subcommand running, for the usage hint of a command-line mistake.
 const char* subcommand_name = "";
-// The server's address, for the message when it cannot be reached.
+// The server's address, and whether it is dialled with TLS, for the message
+// when it cannot be reached.
 std::string server_target;
+bool dialled_with_tls = false;
 
 int Misuse(const std::string& message) {
   std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl %s --help for its usage)\n", message.c_str(),
@@ -194,9 +197,20 @@ int Fail(const std::string& rpc, const absl::Status& status) {
                    absl::FormatDuration(absl::GetFlag(FLAGS_timeout)).c_str());
       return kUnreachable;
     }
-    std::fprintf(stderr, "lrschedctl: the lrsched server at %s did not answer %s: %s (%s)\n",
-                 server_target.c_str(), rpc.c_str(), std::string(status.message()).c_str(),
-                 absl::StatusCodeToString(status.code()).c_str());
+    // Something listens, and does not speak gRPC as dialled: most often TLS
+    // on one end only, or a certificate that does not verify.
+    std::fprintf(
+        stderr, "lrschedctl: the server at %s did not answer %s within --timeout=%s (%s).\n%s\n",
+        server_target.c_str(), rpc.c_str(),
+        absl::FormatDuration(absl::GetFlag(FLAGS_timeout)).c_str(),
+        absl::StatusCodeToString(status.code()).c_str(),
+        dialled_with_tls
+            ? "A connection opens there, but not a TLS session this client trusts: is the "
+              "server's certificate signed by --tls_ca_file's CA, for the name dialled (or "
+              "--tls_server_name)? A plaintext server is dialled without --tls and "
+              "--tls_ca_file."
+            : "A connection opens there, but nothing answers gRPC in plaintext: if the server "
+              "serves TLS, give --tls_ca_file (or --tls for a certificate the system trusts).");
     return kUnreachable;
   }
   std::fprintf(stderr, "lrschedctl: %s (%s from %s)\n", std::string(status.message()).c_str(),
@@ -292,10 +306,12 @@ absl::StatusOr<std::vector<double>> ParseDoubles(const std::string& flag,
   std::vector<double> values;
   for (const auto& text : texts) {
     double value;
-    if (!absl::SimpleAtod(text, &value)) {
+    // A decimal number as a person writes one: not hexadecimal, which
+    // absl::SimpleAtod also reads.
+    if (!absl::SimpleAtod(text, &value) || absl::StrContains(absl::AsciiStrToLower(text), "x")) {
       return absl::InvalidArgumentError(absl::StrCat(flag, ": '", text, "' is not a number"));
     }
-    if (rule == Rule::kRate && !(std::isfinite(value) && value >= 0)) {
+    if (rule == Rule::kRate && !(std::isfinite(value) && value >= 0 && !std::signbit(value))) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, ": '", text, "' is not a learning rate (finite, at least 0)"));
     }
@@ -313,6 +329,11 @@ absl::Status CheckRange(const char* flag, int64_t value, int64_t low, int64_t hi
 // Whether `path` can be written (its folder exists and is writable), so
 // that a picture is not computed for nothing.
 absl::Status CheckWritable(const char* flag, const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot write ", path, ": it is a directory"));
+  }
   const size_t slash = path.rfind('/');
   const std::string folder =
       slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -513,7 +534,8 @@ class Ctl {
                                                              " (an override takes effect after it)")
                                                     .c_str());
     if (job->max_look_ahead() > 0) {
-      std::printf("max look-ahead:   %lld steps\n", static_cast<long long>(job->max_look_ahead()));
+      std::printf("max look-ahead:   %s\n",
+                  Plural(job->max_look_ahead(), "step", "steps").c_str());
     }
     if (job->has_latest()) {
       std::printf("learning rates:   %s at step %lld\n", Rates(job->latest().lrs()).c_str(),
@@ -616,8 +638,8 @@ class Ctl {
     if (Given("scale_schedule") && !Given("factor")) {
       return Misuse("set-lr: --scale_schedule goes with --factor");
     }
-    if (Given("step") && absl::GetFlag(FLAGS_step) < 0) {
-      return Misuse(absl::StrCat("--step: must be at least 0, got ", absl::GetFlag(FLAGS_step)));
+    if (Given("step")) {
+      LRSCHEDCTL_CHECK(CheckRange("step", absl::GetFlag(FLAGS_step), 0, kEndless - 1));
     }
     // The job tells how many groups the rates are for, and where the
     // override can take effect: after the steps already handed out.
@@ -672,22 +694,25 @@ class Ctl {
           static_cast<long long>(made.requested_step()),
           static_cast<long long>(made.effective_step() - 1));
     }
-    // Beyond the next step a worker trains, values were handed out ahead.
-    if (furthest_worker >= 0 && made.effective_step() > furthest_worker + 2) {
+    // Later than asked, and beyond the next step a worker trains: values
+    // were handed out ahead.
+    const bool later = !Given("step") || made.effective_step() > made.requested_step();
+    if (later && furthest_worker >= 0 && made.effective_step() > furthest_worker + 2) {
       const int64_t limit = job->max_look_ahead();
-      std::printf(
-          "%s",
-          Indented(absl::StrCat("The workers have asked for steps up to ", furthest_worker,
-                                " and hold the values ahead, up to step ",
-                                made.effective_step() - 1, ", which no override changes: ",
-                                limit > 0 ? absl::StrCat("the job hands out up to ",
-                                                         Plural(limit, "step", "steps"),
-                                                         " past the one asked for")
-                                          : "the job hands out as many steps ahead as a worker "
-                                            "asks for (the C++ and Python clients ask for 1000)",
-                                ". A smaller max_look_ahead at CreateJob makes overrides take "
-                                "effect sooner, at the cost of more Step calls."))
-              .c_str());
+      std::printf("%s", Indented(absl::StrCat(
+                            "The workers have asked for steps up to ", furthest_worker,
+                            "; the values up to step ", made.effective_step() - 1,
+                            " were handed out ahead of them, and no override changes those: ",
+                            limit > 0 ? absl::StrCat("the job hands out up to ",
+                                                     Plural(limit, "step", "steps"),
+                                                     " past the one asked for")
+                                      : "the server reserves steps ahead in chunks "
+                                        "(--handed_out_chunk, 1000 unless set) and gives a "
+                                        "worker as many as it asks for (the C++ and Python "
+                                        "clients ask for 1000)",
+                            ". A smaller max_look_ahead at CreateJob makes overrides take "
+                            "effect sooner, at the cost of more Step calls."))
+                            .c_str());
     }
     return kOk;
   }
@@ -760,7 +785,17 @@ class Ctl {
       for (int64_t step : job->worker_steps()) last = std::max(last, step);
       for (const auto& metric : job->metric_history()) last = std::max(last, metric.step());
     }
-    last = std::min(last, job->handed_out_step());
+    if (last > job->handed_out_step()) {
+      std::fprintf(stderr,
+                   "note: drawing up to step %lld, the furthest handed out: the values after it "
+                   "are not given to the workers yet\n",
+                   static_cast<long long>(job->handed_out_step()));
+      last = job->handed_out_step();
+    }
+    if (last < job->first_retained_step()) {
+      return Misuse(absl::StrCat("plot: no step to draw: no worker of job ", job->job_id(),
+                                 " has asked for one yet (--steps=N draws the first N)"));
+    }
     std::vector<v1::StepValues> values;
     for (int64_t step = job->first_retained_step(); step <= last;) {
       auto response = client_.Step(args[0], 0, step, last - step);
@@ -963,24 +998,56 @@ std::string Usage() {
   return text;
 }
 
-int Run(int argc, char** argv) {
-  // SUBCOMMAND --help: that subcommand's usage, not every flag of the tool.
-  for (int i = 1; i + 1 < argc; ++i) {
-    const std::string next = argv[i + 1];
-    if (next != "--help" && next != "-help" && next != "-h") continue;
+// The subcommand a command line names: its first argument that is one.
+const Subcommand* NamedSubcommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") break;
     for (const auto& subcommand : kSubcommands) {
-      if (std::string(argv[i]) == subcommand.name) {
-        std::printf("usage: lrschedctl [--server=HOST:PORT] [--output=table|json] %s\n",
-                    subcommand.usage);
-        return kOk;
-      }
+      if (std::string(argv[i]) == subcommand.name) return &subcommand;
+    }
+  }
+  return nullptr;
+}
+
+// HOST:PORT with a port of 1 to 65535, or a gRPC target URI (dns:///...,
+// unix:...).
+absl::Status CheckTarget(const std::string& target) {
+  if (absl::StrContains(target, ":/") || absl::StartsWith(target, "unix:")) {
+    return absl::OkStatus();
+  }
+  const size_t colon = target.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(target.substr(colon + 1), &port) || port < 1 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--server: HOST:PORT with a port of 1 to 65535 (or a gRPC target such as "
+        "dns:///HOST:PORT), got '",
+        target, "'"));
+  }
+  return absl::OkStatus();
+}
+
+int Run(int argc, char** argv) {
+  // gRPC's own log lines (a failed TLS handshake, several a second) say
+  // nothing an operator can act on that the exit message does not.
+  setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
+  // SUBCOMMAND ... --help: that subcommand's usage, not every flag of the tool.
+  const Subcommand* named = NamedSubcommand(argc, argv);
+  for (int i = 1; i < argc && named != nullptr; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help" || arg == "-h") {
+      std::printf("usage: lrschedctl [--server=HOST:PORT] [--output=table|json] %s\n",
+                  named->usage);
+      return kOk;
     }
   }
   if (HandledHelp(argc, argv, Usage(), "client/lrschedctl.cc")) return kOk;
   std::vector<std::string> positional;
   if (absl::Status parsed = ParseFlags(argc, argv, &positional, &given_flags); !parsed.ok()) {
-    std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl --help for the usage)\n",
-                 std::string(parsed.message()).c_str());
+    std::fprintf(stderr, "lrschedctl: %s\n(lrschedctl %s--help for the usage)\n",
+                 std::string(parsed.message()).c_str(),
+                 named != nullptr ? absl::StrCat(named->name, " ").c_str() : "");
     return kUsage;
   }
   if (positional.empty()) {
@@ -1019,7 +1086,10 @@ int Run(int argc, char** argv) {
     options.target = environment != nullptr ? environment : "localhost:50051";
   }
   server_target = options.target;
+  if (absl::Status target = CheckTarget(options.target); !target.ok()) return Misuse(target);
   options.call_timeout = absl::GetFlag(FLAGS_timeout);
+  // A preview as long as the server answers (its --max_answer_bytes).
+  options.max_receive_message_bytes = 64 << 20;
   options.give_up_after = absl::GetFlag(FLAGS_timeout);
   lrsched::ClientTls tls;
   tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
@@ -1027,8 +1097,13 @@ int Run(int argc, char** argv) {
   tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
   tls.DefaultFromEnvironment();
+  if (!tls.server_name.empty() && !absl::GetFlag(FLAGS_tls) && !tls.enabled()) {
+    return Misuse("--tls_server_name: goes with --tls or --tls_ca_file (the connection is "
+                  "plaintext without them)");
+  }
   if (absl::GetFlag(FLAGS_tls) || tls.enabled()) {
     if (absl::Status used = lrsched::UseTls(tls, &options); !used.ok()) return Misuse(used);
+    dialled_with_tls = true;
   }
   if (absl::Status used = lrsched::UseTokenFile(absl::GetFlag(FLAGS_token_file), &options);
       !used.ok()) {

@@ -21,6 +21,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -69,7 +70,7 @@ inline std::string Describe(const absl::CommandLineFlag& flag) {
 }  // namespace command_line_internal
 
 // Sets the usage message and, when the command line asks for help (--help,
-// -help, --helpshort: the flags of `own_file`, the binary's main source from
+// -help, -h, --helpshort: the flags of `own_file`, the binary's main source from
 // the source root, e.g. "service/main.cc"; --helpfull: every flag, by file),
 // prints it and returns true: the caller exits 0. Call before
 // absl::ParseCommandLine.
@@ -80,7 +81,8 @@ inline bool HandledHelp(int argc, char** argv, absl::string_view usage,
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
     if (arg == "--") break;
-    if (arg == "--help" || arg == "-help" || arg == "--helpshort" || arg == "-helpshort") {
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort" ||
+        arg == "-helpshort") {
       asked = true;
     } else if (arg == "--helpfull" || arg == "-helpfull") {
       asked = full = true;
@@ -106,6 +108,20 @@ inline bool HandledHelp(int argc, char** argv, absl::string_view usage,
   std::fputs(text.c_str(), stdout);
   return true;
 }
+
+namespace command_line_internal {
+
+// What a flag's value must look like, by its type.
+inline std::string Expected(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return "true or false";
+  if (flag.IsOfType<absl::Duration>()) return "a duration such as 10s, 500ms or 2m";
+  if (flag.IsOfType<int32_t>()) return "a whole number (of at most 10 digits)";
+  if (flag.IsOfType<int64_t>()) return "a whole number";
+  if (flag.IsOfType<double>()) return "a number";
+  return absl::StrCat("a valid value (default ", flag.DefaultValue(), ")");
+}
+
+}  // namespace command_line_internal
 
 // Parses flags as absl::ParseCommandLine does (--name=value, --name value,
 // -name, --flag and --noflag for booleans; "--" ends the flags), setting
@@ -155,7 +171,8 @@ inline absl::Status ParseFlags(int argc, char** argv, std::vector<std::string>* 
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--", flag->Name(), ": '", value, "' is not a valid value (", error, ")"));
+          absl::StrCat("--", flag->Name(), ": '", value, "' is not ",
+                       command_line_internal::Expected(*flag)));
     }
     given->insert(std::string(flag->Name()));
   }

@@ -174,7 +174,7 @@ expect_output 'usage: lrschedctl'
 expect_code 2 ctl list --bogus
 expect_output 'unknown flag --bogus'
 expect_code 2 ctl set-lr c --factor=abc
-expect_output "\-\-factor: 'abc' is not a valid value"
+expect_output "\-\-factor: 'abc' is not a number"
 expect_code 2 ctl create w --spec='{"step_lr": {"step_size": 2}}' --world_size=-2
 expect_output '\-\-world_size: must be 1 to 65536, got -2'
 expect_code 2 ctl create w --spec='{"step_lr": {"step_size": 2}}' --base_lrs=0.1,-1
@@ -224,8 +224,8 @@ step() {  # step JOB STEP: rank 0 asks for STEP and 1000 steps ahead
 step c 0
 expect_code 0 ctl set-lr c --lr=0.01
 expect_output 'job c: learning rate 0.01 from step 1001$'
-expect_output 'The workers have asked for steps up to 0 and hold the values ahead, up to step'
-expect_output '  1000, which no override changes'
+expect_output 'The workers have asked for steps up to 0; the values up to step 1000 were'
+expect_output '  handed out ahead of them, and no override changes those'
 expect_code 0 ctl set-lr c --factor=0.5
 expect_output 'note: step 1001 already has 1 override (learning rate 0.01); overrides of one step apply in the order they were made, this one last'
 expect_code 0 ctl create m --spec='{"cosine_annealing_lr": {"t_max": 12}}' --base_lrs=0.1,0.2 \

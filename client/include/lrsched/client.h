@@ -51,6 +51,9 @@ struct ClientOptions {
   absl::Duration max_backoff = absl::Seconds(2);
   // How long the client keeps retrying a call through outages in all.
   absl::Duration give_up_after = absl::Minutes(5);
+  // The largest answer the client takes (0: gRPC's default, 4 MiB; a
+  // PreviewSchedule of about 250,000 steps of one group).
+  int max_receive_message_bytes = 0;
 };
 
 // A TLS connection to the server, as lrschedctl's and the trainer's --tls_*
