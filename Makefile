@@ -5,7 +5,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build test test-asan test-tsan check-thread-safety fuzz demo bench traces clean \
-	install-python
+	install-python images
 
 all: build
 
@@ -74,7 +74,7 @@ fuzz: deps
 # Builds only what the demo runs, not the tests and benchmarks of `make build`.
 demo:
 	@echo "== installing the Debian packages lrsched builds with (once; quiet when present)"
-	deploy/install-deps.sh build
+	deploy/install-deps.sh compile
 	@echo "== building lrsched-server, lrsched-trainer and lrschedctl (a few minutes the first time)"
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) > /dev/null
 	cmake --build $(BUILD) -j $(JOBS) --target lrsched-server lrsched-trainer lrschedctl
@@ -114,6 +114,14 @@ install-python:
 traces:
 	deploy/install-deps.sh traces
 	/usr/bin/python3 tests/data/gen_pytorch_traces.py
+
+# The images of deploy/docker/Dockerfile (lrsched/server, lrsched/trainer,
+# lrsched/etcd), built here with podman or docker, without a registry: the
+# base image is made with debootstrap when the engine has none
+# (deploy/README.md, Images). Installs podman where neither engine runs.
+images:
+	command -v podman > /dev/null || docker info > /dev/null 2>&1 || deploy/install-deps.sh images
+	deploy/docker/build-images.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-tsa build-fuzz build-python

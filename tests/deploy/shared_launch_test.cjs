@@ -38,7 +38,6 @@ if (!trainerBin) {
   process.exit(2);
 }
 const modules = path.resolve(toolsDir, 'node_modules');
-const YAML = require(path.join(modules, 'yaml'));
 const buf = path.join(modules, '.bin', 'buf');
 const HEALTH_PROTO = '/usr/share/grpc-proto/grpc/health/v1/health.proto';
 const POD_ADDRESS = '127.0.0.1';
@@ -48,11 +47,10 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lrsched-shared-launch-'));
 process.on('exit', () => fs.rmSync(work, {recursive: true, force: true}));
 
 // --- What the manifests say ---------------------------------------------------
-const load = (file) => YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))
-                           .map((d) => d.toJS()).filter(Boolean);
+const manifests = require('./manifest.cjs')(toolsDir, fail);
+const load = manifests.load;
 const objects = load(manifestFile);
-const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap')
-                                  .map((o) => [o.metadata.name, o.data || {}]));
+const configMaps = manifests.configMapsOf(objects);
 const deployment = objects.find((o) => o.kind === 'Deployment' &&
   o.spec.template.spec.containers.some((c) => c.name === 'lrsched-server'));
 if (!deployment) fail(`${manifestFile} has no Deployment running lrsched-server`);
@@ -103,17 +101,7 @@ function secretMounts(container, pod) {
 // A container's environment (ConfigMaps, then env values), with 0.0.0.0 the
 // pod's address and the Secret volumes' paths their directories here.
 function environmentOf(container, pod) {
-  const environment = {};
-  for (const source of container.envFrom || []) {
-    if (!source.configMapRef) fail(`envFrom ${JSON.stringify(source)} is not a ConfigMap`);
-    const data = configMaps.get(source.configMapRef.name);
-    if (!data) fail(`the ConfigMap ${source.configMapRef.name} is not in the manifest`);
-    Object.assign(environment, data);
-  }
-  for (const variable of container.env || []) {
-    if (variable.value === undefined) fail(`env ${variable.name} is not a plain value`);
-    environment[variable.name] = variable.value;
-  }
+  const environment = manifests.environmentOf(container, configMaps);
   const mounts = secretMounts(container, pod);
   for (const name of Object.keys(environment)) {
     let value = environment[name].replace(/\b0\.0\.0\.0\b/g, POD_ADDRESS);

@@ -4,10 +4,11 @@
 // working directory (a fresh directory stands for the state volume), plus what
 // Kubernetes adds (JOB_COMPLETION_INDEX, HOSTNAME). Probes it as the kubelet
 // does, on the probe's port with service "" and the startup probe's period and
-// threshold, until SERVING; checks that a second pod's sidecar relays to it;
-// parks a Step, sends SIGTERM, and checks that the server drains (the Step
-// ends UNAVAILABLE, the state file is kept) and exits 0 within the pod's
-// grace period, having written nothing outside its state volume.
+// threshold, until SERVING; checks that a second pod's sidecar relays to it
+// and exits 0 on SIGTERM; parks a Step, sends SIGTERM, and checks that the
+// server drains (the Step ends UNAVAILABLE, the state file is kept) and exits
+// 0 within the pod's grace period, having written nothing outside its state
+// volume.
 //
 // Usage: sidecar_launch_test.cjs RENDERED_SIDECAR.yaml BIN_DIR SCRIPT_DIR TOOLS_DIR
 //   BIN_DIR holds lrsched-server, SCRIPT_DIR lrsched-sidecar (the image's
@@ -22,7 +23,6 @@ const childProcess = require('child_process');
 
 const [manifestFile, binDir, scriptDir, toolsDir] = process.argv.slice(2);
 const modules = path.resolve(toolsDir, 'node_modules');
-const YAML = require(path.join(modules, 'yaml'));
 const buf = path.join(modules, '.bin', 'buf');
 
 function fail(message) {
@@ -32,31 +32,14 @@ function fail(message) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- What the manifest says -------------------------------------------------
-const objects = YAML.parseAllDocuments(fs.readFileSync(manifestFile, 'utf8'))
-                    .map((d) => d.toJS()).filter(Boolean);
-const job = objects.find((o) => o.kind === 'Job');
-if (!job) fail(`${manifestFile} has no Job`);
-const pod = job.spec.template.spec;
-const sidecar = (pod.initContainers || []).find((c) => c.restartPolicy === 'Always');
-if (!sidecar) fail('the Job has no native sidecar (an init container with restartPolicy Always)');
-const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap')
-                                  .map((o) => [o.metadata.name, o.data || {}]));
-const environment = {};
-for (const source of sidecar.envFrom || []) {
-  if (!source.configMapRef) fail(`envFrom ${JSON.stringify(source)} is not a ConfigMap`);
-  const data = configMaps.get(source.configMapRef.name);
-  if (!data) fail(`the ConfigMap ${source.configMapRef.name} is not in the manifest`);
-  Object.assign(environment, data);
-}
-for (const variable of sidecar.env || []) {
-  if (variable.value === undefined) fail(`env ${variable.name} is not a plain value`);
-  environment[variable.name] = variable.value;
-}
-const command = [...(sidecar.command || []), ...(sidecar.args || [])];
+const manifests = require('./manifest.cjs')(toolsDir, fail);
+const objects = manifests.load(manifestFile);
+const {job, sidecar, grace} = manifests.sidecarJob(objects, manifestFile);
+const environment = manifests.environmentOf(sidecar, manifests.configMapsOf(objects));
+const command = manifests.commandOf(sidecar);
 const probePort = sidecar.startupProbe.grpc.port;
 const period = sidecar.startupProbe.periodSeconds || 10;
 const threshold = sidecar.startupProbe.failureThreshold || 3;
-const grace = pod.terminationGracePeriodSeconds ?? 30;
 const drain = /^(\d+)s$/.exec(environment.LRSCHED_DRAIN_TIMEOUT || '');
 if (!drain) fail(`LRSCHED_DRAIN_TIMEOUT=${environment.LRSCHED_DRAIN_TIMEOUT} is not in seconds`);
 if (!(Number(drain[1]) < grace)) {
@@ -163,8 +146,13 @@ function portIsFree(port) {
     fail(`a job created through pod 1's relay is not in pod 0's server: ${seen.out}`);
   }
   console.log('pod 1: a job created through its relay is in pod 0\'s server');
+  // A sidecar that dies of the signal is a failed container to anyone watching.
   relay.kill('SIGTERM');
-  await relay.exited;
+  const relayExit = await relay.exited;
+  if (relayExit.code !== 0) {
+    fail(`pod 1's relay exited with ${relayExit.code} (${relayExit.signal}) on SIGTERM, not 0`);
+  }
+  console.log('pod 1: the relay exits 0 on SIGTERM');
 
   // A worker waits on step 1, which needs both workers' metrics.
   const step = childProcess.spawn(buf, [
