@@ -225,6 +225,25 @@ function plaintextCall(port, method, body) {
   if (seen.status !== 0) fail(`lrschedctl get ${jobId} as the operator: ${seen.stdout}${seen.stderr}`);
   console.log(`lrschedctl get ${jobId} over TLS with the operator's token: found`);
 
+  // The web page's port (kubectl port-forward): the page, and the JSON API
+  // with the callers of the gRPC port.
+  const httpPort = portNamed(server, 'http');
+  const page = await fetch(`http://${POD_ADDRESS}:${httpPort}/`);
+  if (page.status !== 200 || !/lrsched/.test(await page.text())) {
+    fail(`GET / on the http port answered ${page.status}`);
+  }
+  const getJob = (headers) => fetch(`http://${POD_ADDRESS}:${httpPort}/api/v1/GetJob`, {
+    method: 'POST', headers: {'Content-Type': 'application/json', ...headers},
+    body: JSON.stringify({job_id: jobId})});
+  const refused = await getJob({});
+  if (refused.status !== 401) fail(`GetJob on the http port without a token: ${refused.status}`);
+  const token = fs.readFileSync(operatorToken, 'utf8').trim();
+  const answered = await getJob({Authorization: `Bearer ${token}`});
+  if (answered.status !== 200 || (await answered.json()).job_id !== jobId) {
+    fail(`GetJob on the http port with the operator's token: ${answered.status}`);
+  }
+  console.log(`http port ${httpPort}: the page, and GetJob only with a token`);
+
   // SIGTERM, as the kubelet stops the pod.
   const sent = Date.now();
   child.kill('SIGTERM');
