@@ -369,7 +369,12 @@ int main(int argc, char** argv) {
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
   if (!http_listen.empty()) {
     absl::Status http_started;
-    if (replicated && tls.enabled()) {
+    if (!tls.client_ca_file.empty() && absl::GetFlag(FLAGS_auth_tokens_file).empty()) {
+      http_started = absl::FailedPreconditionError(
+          "--http_listen with --tls_client_ca_file needs --auth_tokens_file: the gRPC port "
+          "admits only callers with a client certificate, and a page's callers have none, so "
+          "they must come with a token");
+    } else if (replicated && tls.enabled()) {
       http_started = absl::FailedPreconditionError(
           "--http_listen with --tls_cert_file and an etcd store is not supported yet: the page "
           "reaches the leading replica's port in plaintext");

@@ -1,5 +1,6 @@
 #include "service/server/http_gateway.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -116,8 +117,16 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const HttpGatewa
                                     threads.c_str(),
                                     "enable_keep_alive",
                                     "yes",
+                                    // A connection holds a thread while it
+                                    // sends its request or reads an answer:
+                                    // one that stalls lets go of it soon.
                                     "request_timeout_ms",
-                                    "30000",
+                                    "5000",
+                                    // No cross-origin grants: another site's
+                                    // page may not call the API (civetweb
+                                    // grants every origin by default).
+                                    "access_control_allow_origin",
+                                    "",
                                     "enable_directory_listing",
                                     "no",
                                     nullptr};
@@ -193,10 +202,49 @@ int HttpGateway::HandleRequest(mg_connection* connection, void* gateway) {
   return static_cast<HttpGateway*>(gateway)->Handle(connection);
 }
 
+namespace {
+
+// Why a call to the API may not come from where it comes from, or empty.
+// Another site's page in a browser: its Origin is not this server. A page
+// of a name that resolves to this server (DNS rebinding): the Host it
+// names is not an address (nor localhost), which a port-forward or a
+// direct call always is.
+std::string CrossSite(const mg_connection* connection) {
+  const std::string host = Header(connection, "Host");
+  absl::string_view name = host;
+  if (absl::StartsWith(name, "[")) {
+    name = name.substr(0, name.find(']') + 1);
+  } else if (const size_t colon = name.rfind(':'); colon != absl::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  const std::string bare(absl::StripPrefix(absl::StripSuffix(name, "]"), "["));
+  in6_addr address;
+  const bool literal = inet_pton(AF_INET, bare.c_str(), &address) == 1 ||
+                       inet_pton(AF_INET6, bare.c_str(), &address) == 1;
+  if (!literal && absl::AsciiStrToLower(bare) != "localhost") {
+    return absl::StrCat("the API answers calls to an address or localhost, not to the name '",
+                        bare, "' (a page of another site may resolve its name to this server)");
+  }
+  const std::string origin = Header(connection, "Origin");
+  if (!origin.empty() && origin != absl::StrCat("http://", host)) {
+    return absl::StrCat("a page of ", origin, " may not call the API of ", host);
+  }
+  return "";
+}
+
+}  // namespace
+
 int HttpGateway::Handle(mg_connection* connection) {
   const mg_request_info* info = mg_get_request_info(connection);
   const absl::string_view method = info->request_method;
   absl::string_view path = info->local_uri != nullptr ? info->local_uri : "";
+  if (absl::StartsWith(path, kApiPrefix)) {
+    if (const std::string refused = CrossSite(connection); !refused.empty()) {
+      SendError(connection, Refused(grpc::StatusCode::PERMISSION_DENIED, refused), 403,
+                Closing());
+      return 403;
+    }
+  }
   if (absl::ConsumePrefix(&path, kApiPrefix)) {
     const std::string rpc(path);
     if (rpc == "WatchJob") {
@@ -275,6 +323,16 @@ void HttpGateway::ServeCall(mg_connection* connection, const std::string& rpc) {
       return;
     }
   }
+  // A body cut short is not a request: never run part of one.
+  if (read < 0 ||
+      (info->content_length >= 0 && static_cast<int64_t>(body.size()) != info->content_length)) {
+    SendError(connection,
+              Refused(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("the request body ended after ", body.size(),
+                                   " bytes, before its Content-Length or its last chunk")),
+              400, Closing());
+    return;
+  }
   grpc::ClientContext context;
   Track(&context, Header(connection, "Authorization"), options_.call_timeout);
   std::string response;
@@ -293,15 +351,19 @@ void HttpGateway::ServeWatch(mg_connection* connection) {
   v1::WatchJobRequest request;
   request.set_job_id(QueryValue(*info, "job_id"));
   const std::string from = QueryValue(*info, "from_sequence");
+  constexpr int64_t kLastSequence = (int64_t{1} << 53) - 1;
   int64_t from_sequence = 0;
-  if (!from.empty() && !absl::SimpleAtoi(from, &from_sequence)) {
-    SendError(connection, Refused(grpc::StatusCode::INVALID_ARGUMENT,
-                                  absl::StrCat("from_sequence must be an integer, got ", from)));
+  if (!from.empty() && (!absl::SimpleAtoi(from, &from_sequence) || from_sequence < 0 ||
+                        from_sequence > kLastSequence)) {
+    SendError(connection,
+              Refused(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("from_sequence: must be in [0, ", kLastSequence, "], got ", from)));
     return;
   }
   // An EventSource that reconnects resumes after the last event it saw.
   int64_t last_event_id = 0;
-  if (absl::SimpleAtoi(Header(connection, "Last-Event-ID"), &last_event_id)) {
+  if (absl::SimpleAtoi(Header(connection, "Last-Event-ID"), &last_event_id) &&
+      last_event_id >= 0 && last_event_id < kLastSequence) {
     from_sequence = std::max(from_sequence, last_event_id + 1);
   }
   request.set_from_sequence(from_sequence);

@@ -58,8 +58,10 @@ struct HttpGatewayOptions {
   // civetweb threads beside the streams', for the other calls (a Step may
   // wait on one until its decision or the deadline).
   int call_threads = 8;
-  // Deadline of a forwarded call.
-  absl::Duration call_timeout = absl::Seconds(60);
+  // Deadline of a forwarded call. Each call holds a civetweb thread till it ends: a Step that waits for an
+  // undecided step answers DEADLINE_EXCEEDED (504) after this, to be asked
+  // again, rather than hold one for a minute.
+  absl::Duration call_timeout = absl::Seconds(10);
   // A comment line on an idle event stream this often, so that a reader
   // that went away is noticed (by the second write after it left) and its
   // stream's place freed.

@@ -13,6 +13,7 @@
 // Usage: json_api_test.cjs SERVER_BINARY MAKE_CERTS
 'use strict';
 const childProcess = require('child_process');
+const net = require('net');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -230,6 +231,52 @@ async function auth(binary) {
   server.process.kill('SIGKILL');
 }
 
+// A request as written, over a socket of its own: the parts fetch will not
+// send (another Host, a body shorter than its Content-Length).
+function raw(port, text) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(text));
+    let answer = '';
+    socket.on('data', (data) => { answer += data; });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+// What another site's page could do in a browser, and a body cut short:
+// refused, and nothing changes.
+async function crossSite(server) {
+  const {base, httpPort} = server;
+  await ok(base, 'CreateJob', {job_id: 'victim', spec: {step_lr: {step_size: '2'}}, base_lrs: [1]});
+  const before = JSON.stringify(await ok(base, 'GetJob', {job_id: 'victim'}));
+  const preflight = await fetch(`${base}/api/v1/DeleteJob`, {method: 'OPTIONS', headers: {
+    'Origin': 'http://evil.example', 'Access-Control-Request-Method': 'POST',
+    'Access-Control-Request-Headers': 'content-type'}});
+  check(!preflight.headers.get('access-control-allow-origin') && preflight.status >= 400,
+        `a preflight from another site was granted: ${preflight.status} ` +
+        `${preflight.headers.get('access-control-allow-origin')}`);
+  const fromElsewhere = await fetch(`${base}/api/v1/DeleteJob`, {method: 'POST',
+    headers: {'Content-Type': 'application/json', 'Origin': 'http://evil.example'},
+    body: JSON.stringify({job_id: 'victim'})});
+  check(fromElsewhere.status === 403, `DeleteJob from another origin: ${fromElsewhere.status}`);
+  const sameOrigin = await fetch(`${base}/api/v1/GetJob`, {method: 'POST',
+    headers: {'Content-Type': 'application/json', 'Origin': base},
+    body: JSON.stringify({job_id: 'victim'})});
+  check(sameOrigin.status === 200, `GetJob from the page's own origin: ${sameOrigin.status}`);
+  const body = JSON.stringify({job_id: 'victim'});
+  const rebound = await raw(httpPort, `POST /api/v1/DeleteJob HTTP/1.1\r\nHost: evil.example:${httpPort}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  check(/^HTTP\/1\.1 403/.test(rebound), `a call to the name evil.example: ${rebound.split('\r\n')[0]}`);
+  const cut = await raw(httpPort, `POST /api/v1/DeleteJob HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: 100\r\n\r\n${body}`);
+  check(/^HTTP\/1\.1 400/.test(cut) && /before its Content-Length/.test(cut),
+        `a body shorter than its Content-Length: ${cut.split('\r\n')[0]}`);
+  check(JSON.stringify(await ok(base, 'GetJob', {job_id: 'victim'})) === before,
+        'a refused call changed the job');
+  const negative = await fetch(`${base}/api/v1/WatchJob?job_id=victim&from_sequence=-3`);
+  check(negative.status === 400, `WatchJob from_sequence=-3: ${negative.status}`);
+}
+
 async function behindMutualTls(binary) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'http-tls-'));
   childProcess.execFileSync(makeCerts, [dir], {stdio: 'ignore'});
@@ -237,10 +284,16 @@ async function behindMutualTls(binary) {
   - {name: o, role: operator, token: operator-token-0123456789}
   - {name: trainer, role: worker, certificate_name: "spiffe://lrsched.test/trainer"}
 `);
-  const server = await startServer(binary, [
+  const mutualTls = [
     `--tls_cert_file=${path.join(dir, 'server.pem')}`, `--tls_key_file=${path.join(dir, 'server.key')}`,
-    `--tls_client_ca_file=${path.join(dir, 'ca.pem')}`,
-    `--auth_tokens_file=${path.join(dir, 'callers.yaml')}`]);
+    `--tls_client_ca_file=${path.join(dir, 'ca.pem')}`];
+  // Without callers' tokens the page would admit anyone the gRPC port
+  // requires a certificate of: the server does not start so.
+  const refused = await startServer(binary, mutualTls).then(() => null, (error) => error.message);
+  check(refused && /--http_listen with --tls_client_ca_file needs --auth_tokens_file/.test(refused),
+        `mutual TLS without tokens and the page: ${refused}`);
+  const server = await startServer(binary, [
+    ...mutualTls, `--auth_tokens_file=${path.join(dir, 'callers.yaml')}`]);
   const create = {job_id: 't', spec: {step_lr: {step_size: '2'}}, base_lrs: [0.1]};
   const missing = await call(server.base, 'CreateJob', create);
   check(missing.status === 401 && missing.body.code === 'UNAUTHENTICATED',
@@ -258,6 +311,7 @@ async function behindMutualTls(binary) {
   const started = Date.now();
   const server = await startServer(binary);
   await everyRpc(server.base);
+  await crossSite(server);
   await errors(server.base);
   await events(server.base);
   await streamLimit(binary);
