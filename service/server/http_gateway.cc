@@ -77,12 +77,13 @@ std::string Header(const mg_connection* connection, const char* name) {
   return value == nullptr ? "" : value;
 }
 
-// A query parameter, or "" when absent.
+// A query parameter, or "" when absent. As long as the query itself, so
+// that a value too long for its field reaches the field's own check.
 std::string QueryValue(const mg_request_info& info, const char* name) {
   if (info.query_string == nullptr) return "";
-  std::vector<char> value(1024);
-  const int length = mg_get_var(info.query_string, std::strlen(info.query_string), name,
-                                value.data(), value.size());
+  const size_t size = std::strlen(info.query_string);
+  std::vector<char> value(size + 1);
+  const int length = mg_get_var(info.query_string, size, name, value.data(), value.size());
   return length < 0 ? "" : std::string(value.data(), static_cast<size_t>(length));
 }
 
@@ -292,7 +293,9 @@ void HttpGateway::ServeCall(mg_connection* connection, const std::string& rpc) {
   // JSON only: a form or text/plain POST from another site's page would be a
   // "simple" cross-origin request that browsers send without asking.
   const std::string content_type = absl::AsciiStrToLower(Header(connection, "Content-Type"));
-  if (!absl::StartsWith(content_type, "application/json")) {
+  const absl::string_view media_type =
+      absl::StripAsciiWhitespace(absl::string_view(content_type).substr(0, content_type.find(';')));
+  if (media_type != "application/json") {
     SendError(connection,
               Refused(grpc::StatusCode::INVALID_ARGUMENT,
                       "send the request as Content-Type: application/json"),
