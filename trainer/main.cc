@@ -18,6 +18,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "lrsched/client.h"
 #include "service/common/command_line.h"
+#include "service/common/shortest_double.h"
 #include "service/schedule/schedule.h"
 #include "trainer/dataset.h"
 #include "trainer/learning_rate_source.h"
@@ -166,7 +167,7 @@ int Main(const MpiCommunicator& mpi) {
     const bool reduced = takes_metric && epoch.reduced;
     reductions += reduced;
     if (epoch.epoch == 0 || epoch.rates.lrs[0] != last.rates.lrs[0]) {
-      changes.push_back(absl::StrFormat("%d: %.4g", epoch.epoch, epoch.rates.lrs[0]));
+      changes.push_back(absl::StrCat(epoch.epoch, ": ", ShortestDouble(epoch.rates.lrs[0])));
     }
     last = epoch;
     if (trace.is_open()) {
@@ -176,15 +177,16 @@ int Main(const MpiCommunicator& mpi) {
       trace << "\n";
     }
     if (mpi.rank() != 0) return;
-    std::printf("epoch %3d  train loss %.4f  val loss %.4f  val acc %5.1f%%  lr %-10.4g %9.0f samples/s%s\n",
-                epoch.epoch, epoch.train_loss, epoch.validation_loss,
-                100 * epoch.validation_accuracy, epoch.rates.lrs[0], epoch.samples_per_second,
-                reduced ? "  <- lrsched reduced the rate" : "");
+    std::printf(
+        "epoch %3d  train loss %.4f  val loss %.4f  val acc %5.1f%%  lr %-12s %9.0f samples/s%s\n",
+        epoch.epoch, epoch.train_loss, epoch.validation_loss, 100 * epoch.validation_accuracy,
+        ShortestDouble(epoch.rates.lrs[0]).c_str(), epoch.samples_per_second,
+        reduced ? "  <- lrsched reduced the rate" : "");
     std::fflush(stdout);
     if (log.is_open()) {
-      log << absl::StrFormat("%d,%.6f,%.6f,%.6f,%.10g,%.0f,%d\n", epoch.epoch, epoch.train_loss,
+      log << absl::StrFormat("%d,%.6f,%.6f,%.6f,%s,%.0f,%d\n", epoch.epoch, epoch.train_loss,
                              epoch.validation_loss, epoch.validation_accuracy,
-                             epoch.rates.lrs[0], epoch.samples_per_second, reduced);
+                             ShortestDouble(epoch.rates.lrs[0]), epoch.samples_per_second, reduced);
     }
   });
   if (!status.ok()) return Fail("training", status);
