@@ -796,9 +796,16 @@ class Ctl {
       return Misuse(absl::StrCat("plot: no step to draw: no worker of job ", job->job_id(),
                                  " has asked for one yet (--steps=N draws the first N)"));
     }
+    // Read as the rank furthest on, whose position no step drawn moves
+    // (as another rank's Step would move that rank's in worker_steps).
+    const auto& positions = job->worker_steps();
+    const int rank = positions.empty() ? 0
+                                       : static_cast<int>(std::max_element(positions.begin(),
+                                                                           positions.end()) -
+                                                          positions.begin());
     std::vector<v1::StepValues> values;
     for (int64_t step = job->first_retained_step(); step <= last;) {
-      auto response = client_.Step(args[0], 0, step, last - step);
+      auto response = client_.Step(args[0], rank, step, last - step);
       if (!response.ok()) return Fail("Step", response.status());
       if (response->values_size() == 0) break;
       for (auto& value : *response->mutable_values()) {

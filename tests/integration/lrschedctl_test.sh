@@ -243,4 +243,19 @@ expect_code 0 ctl set-lr m --lr=0.2,0.1
 expect_output 'job m: learning rates 0.2,0.1 from step 11$'
 expect_code 1 ctl create m --spec='{"cosine_annealing_lr": {"t_max": 12}}' --base_lrs=0.1,0.2
 expect_output 'already exists with a different max_look_ahead (10, asked 0)'
+
+# plot reads the values it draws without moving any worker's position.
+expect_code 0 ctl create two --spec='{"cosine_annealing_lr": {"t_max": 12}}' --world_size=2
+for at in "0 1" "1 5"; do
+  set -- $at
+  "$buf" curl --protocol grpc --http2-prior-knowledge \
+    --data "{\"job_id\": \"two\", \"rank\": $1, \"step\": $2}" \
+    "http://127.0.0.1:$port/lrsched.v1.SchedulerService/Step" > /dev/null
+done
+expect_code 0 ctl get two
+expect_output 'workers at step:  1,5 '
+expect_code 0 ctl plot two --out="$work/two.svg"
+expect_output 'wrote .*two.svg: 6 steps'
+expect_code 0 ctl get two
+expect_output 'workers at step:  1,5 '
 echo "lrschedctl_test: every subcommand, output and exit code as expected"
