@@ -54,17 +54,16 @@ absl::StatusOr<std::shared_ptr<Job>> Job::Create(const std::string& job_id,
   return job;
 }
 
+void Job::NoteAsked(int32_t rank, int64_t step) {
+  int64_t& asked = worker_steps_[static_cast<size_t>(rank)];
+  asked = std::max(asked, step);
+}
+
 void Job::AnnounceCreation() {
   MutexLock lock(&mu_);
   if (creation_announced_) return;
   creation_announced_ = true;
-  if (options_.observer == nullptr) return;
-  v1::JobEvent event;
-  event.set_job_id(id_);
-  event.set_sequence(1);
-  *event.mutable_time() = ToTimestamp(create_time_);
-  *event.mutable_created() = created_;
-  options_.observer->OnEvent(event);
+  if (options_.observer != nullptr) options_.observer->OnEvent(CreationEvent());
 }
 
 Job::Job(Passkey, std::string id, v1::JobCreated created, Schedule schedule, absl::Time create_time,
@@ -204,10 +203,6 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     const int64_t step = request.step();
     const int32_t rank = request.rank();
     absl::Status status = CheckOpen(rank);
-    if (status.ok() && rank >= 0) {
-      int64_t& asked = worker_steps_[static_cast<size_t>(rank)];
-      asked = std::max(asked, step);
-    }
     if (!status.ok()) {
     } else if (step > schedule_.last_step()) {
       status = EndedError(step);
@@ -216,9 +211,12 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
           "step: ", step, " is before job ", id_, "'s retained window [", values_.first(), ", ",
           schedule_.step(), "]"));
     } else if (step > decided_step()) {
-      return Park(step, std::move(on_decided), waiter);
+      const StepOutcome parked = Park(step, std::move(on_decided), waiter);
+      if (parked == StepOutcome::kParked) NoteAsked(rank, step);
+      return parked;
     } else if (step > handed_out_ && step > reachable_step(rank, step)) {
       // Waits for the slowest rank rather than take its steps away.
+      NoteAsked(rank, step);
       Callbacks released;
       RecordRequest(rank, step, released);
       outcome = Park(step, std::move(on_decided), waiter);
@@ -230,6 +228,7 @@ Job::StepOutcome Job::Step(const v1::StepRequest& request, v1::StepResponse* res
     Callbacks released;
     if (outcome != StepOutcome::kAnswered) {
     } else if (status.ok()) {
+      NoteAsked(rank, step);
       const int64_t per_answer =
           std::max<int64_t>(1, kMaxAnswerValues / static_cast<int64_t>(values_.stride()));
       const int64_t look_ahead = look_ahead_limit_ > 0

@@ -250,6 +250,9 @@ class Job : public std::enable_shared_from_this<Job> {
   // that waits on the retained window (and did before): then its request is
   // recorded, which releases that Step if no other rank holds it back.
   bool StopsHoldingBack(int32_t rank, int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `rank` asked for `step` and was answered or waits: a step refused is
+  // not where a worker is (Job.worker_steps).
+  void NoteAsked(int32_t rank, int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Releases the parked Steps that ranks' progress has made reachable.
   void ReleaseReachable(Callbacks& released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Aggregates the pending step if every worker has reported it, and
