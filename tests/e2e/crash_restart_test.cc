@@ -10,9 +10,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -45,7 +47,11 @@ constexpr int kCyclicWorkers = 2;
 constexpr char kPlateauSpec[] =
     R"({"reduce_lr_on_plateau": {"patience": 2, "factor": 0.5, "cooldown": 1}})";
 constexpr char kCyclicSpec[] =
-    R"({"cyclic_lr": {"base_lr": [0.01], "max_lr": [0.1], "step_size_up": 7, "mode": "TRIANGULAR2"}})";
+    R"({"cyclic_lr": {"base_lr": [0.01], "max_lr": [0.1], "step_size_up": 70, "mode": "TRIANGULAR2"}})";
+// TRIANGULAR2 ends after 1024 cycles of 140 steps. The cyclic readers are not
+// paced, so on a fast machine they would otherwise reach the end during the
+// kills and be refused.
+constexpr int64_t kCyclicLastStep = 1024 * 140 - 1;
 
 double Loss(int rank, int64_t step) {
   return std::max(0.5, 3.0 - 0.1 * static_cast<double>(step)) + 0.001 * rank;
@@ -88,8 +94,8 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
   v1::CreateJobRequest plateau = FromJson<v1::CreateJobRequest>(
       R"({"job_id": "plateau", "base_lrs": [0.1, 0.05], "world_size": 3})");
   *plateau.mutable_spec() = FromJson<v1::SchedulerSpec>(kPlateauSpec);
-  v1::CreateJobRequest cyclic = FromJson<v1::CreateJobRequest>(
-      R"({"job_id": "cyclic", "base_lrs": [0.1], "world_size": 1})");
+  v1::CreateJobRequest cyclic =
+      FromJson<v1::CreateJobRequest>(R"({"job_id": "cyclic", "base_lrs": [0.1], "world_size": 1})");
   *cyclic.mutable_spec() = FromJson<v1::SchedulerSpec>(kCyclicSpec);
   ASSERT_TRUE(admin.CreateJob(plateau).ok());
   ASSERT_TRUE(admin.CreateJob(cyclic).ok());
@@ -121,7 +127,7 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
     workers.emplace_back([&] {
       Client client(FastRetries(address));
       WorkerSchedule schedule(client, "cyclic", 0, /*look_ahead=*/10);
-      for (int64_t step = 0; step <= cyclic_target.load(); ++step) {
+      for (int64_t step = 0; step <= std::min(cyclic_target.load(), kCyclicLastStep); ++step) {
         auto rates = schedule.Step();
         ASSERT_TRUE(rates.ok()) << rates.status();
         absl::MutexLock lock(&mu);
@@ -185,12 +191,12 @@ TEST(CrashRestartTest, KillNineAtRandomLosesNothingAndChangesNothing) {
   for (const auto& [step, lrs] : cyclic_seen) {
     ASSERT_EQ(lrs[0], expected->lrs[step]) << "step " << step;
   }
-  std::printf("%d kills; plateau job %lld steps (%d reductions), cyclic job %lld steps\n", kKills,
-              static_cast<long long>(steps),
-              static_cast<int>(std::count_if(job.metric_history().begin(),
-                                             job.metric_history().end(),
-                                             [](const auto& m) { return m.reduced(); })),
-              static_cast<long long>(last + 1));
+  std::printf(
+      "%d kills; plateau job %lld steps (%d reductions), cyclic job %lld steps\n", kKills,
+      static_cast<long long>(steps),
+      static_cast<int>(std::count_if(job.metric_history().begin(), job.metric_history().end(),
+                                     [](const auto& m) { return m.reduced(); })),
+      static_cast<long long>(last + 1));
   server.reset();
   std::filesystem::remove_all(directory);
 }
