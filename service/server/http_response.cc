@@ -8,11 +8,56 @@
 namespace lrsched {
 namespace {
 
+// The length of the well-formed UTF-8 sequence that `text` starts with
+// (Unicode's table 3-7), or minus the length of its maximal ill-formed part.
+int Utf8SequenceAt(absl::string_view text) {
+  const unsigned char lead = static_cast<unsigned char>(text[0]);
+  if (lead < 0x80) return 1;
+  size_t length;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;   // overlong
+    if (lead == 0xed) high = 0x9f;  // surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;   // overlong
+    if (lead == 0xf4) high = 0x8f;  // beyond U+10FFFF
+  } else {
+    return -1;
+  }
+  for (size_t i = 1; i < length; ++i) {
+    if (i >= text.size()) return -static_cast<int>(i);
+    const unsigned char next = static_cast<unsigned char>(text[i]);
+    if (next < low || next > high) return -static_cast<int>(i);
+    low = 0x80;
+    high = 0xbf;
+  }
+  return static_cast<int>(length);
+}
+
 // JSON string escaping of a message: quotes, backslashes and control
-// characters; other bytes (UTF-8 included) pass through.
+// characters. A message may carry bytes of the request (a path, a Host
+// header) that are not UTF-8, which JSON must be: each maximal ill-formed
+// part becomes one U+FFFD, as a browser decodes it.
 std::string JsonString(absl::string_view text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const int length = Utf8SequenceAt(text.substr(i));
+      if (length > 0) {
+        out.append(text.data() + i, static_cast<size_t>(length));
+      } else {
+        out += "\xef\xbf\xbd";
+      }
+      i += static_cast<size_t>(length > 0 ? length : -length);
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";

@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
 namespace lrsched {
 namespace {
 
@@ -38,6 +41,30 @@ TEST(ErrorBodyTest, EscapesControlCharactersAndKeepsUtf8) {
   EXPECT_EQ(ErrorBody(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    std::string("a\\b\n\tc\x01 \xc3\xa9", 10))),
             "{\"code\": \"INVALID_ARGUMENT\", \"message\": \"a\\\\b\\n\\tc\\u0001 \xc3\xa9\"}");
+}
+
+// A message may carry bytes of the request (a path, a Host header) that are
+// not UTF-8; JSON must be, so each maximal invalid sequence becomes one U+FFFD
+// as a browser's TextDecoder reads it.
+TEST(ErrorBodyTest, ReplacesWhatIsNotUtf8) {
+  const auto message_of = [](absl::string_view bytes) {
+    return ErrorBody(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(bytes)));
+  };
+  const auto body_with = [](absl::string_view json_text) {
+    return absl::StrCat(R"({"code": "NOT_FOUND", "message": ")", json_text, R"("})");
+  };
+  const std::string fffd = "\xef\xbf\xbd";
+  EXPECT_EQ(message_of("no page /\x80"), body_with("no page /\xef\xbf\xbd"));
+  EXPECT_EQ(message_of("end \xc3"), body_with("end \xef\xbf\xbd"));
+  EXPECT_EQ(message_of("\xe2\x82x"), body_with("\xef\xbf\xbdx"));
+  // Overlong, surrogate and beyond U+10FFFF: each byte is its own subpart.
+  EXPECT_EQ(message_of("\xc0\xaf"), body_with(fffd + fffd));
+  EXPECT_EQ(message_of("\xed\xa0\x80"), body_with(fffd + fffd + fffd));
+  EXPECT_EQ(message_of("\xf4\x90\x80\x80"), body_with(fffd + fffd + fffd + fffd));
+  EXPECT_EQ(message_of("\xff"), body_with(fffd));
+  // Valid sequences of every length are kept.
+  EXPECT_EQ(message_of("\x7f\xc2\x80\xe0\xa0\x80\xef\xbf\xbf\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"),
+            body_with("\x7f\xc2\x80\xe0\xa0\x80\xef\xbf\xbf\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"));
 }
 
 }  // namespace

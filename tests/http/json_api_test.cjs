@@ -99,6 +99,12 @@ async function errors(base) {
   await expect('GetJob', 'job_id=p', 415, 'INVALID_ARGUMENT', /application\/json/,
                {contentType: 'text/plain'});
   await expect('NoSuchCall', {}, 404, 'UNIMPLEMENTED', /NoSuchCall/);
+  // A path that is not UTF-8 is named in the message; the body stays UTF-8.
+  const notUtf8 = await fetch(`${base}/api/v1/No%FF%C3Call`, {method: 'POST'});
+  const notUtf8Text = new TextDecoder('utf-8', {fatal: true})
+      .decode(new Uint8Array(await notUtf8.arrayBuffer()));
+  check(notUtf8.status === 404 && JSON.parse(notUtf8Text).message.includes('No\uFFFD\uFFFDCall'),
+        `a path that is not UTF-8: ${notUtf8.status} ${notUtf8Text}`);
   await expect('CreateJob', {job_id: 'big', base_lrs: new Array(400000).fill(0.1)}, 413,
                'RESOURCE_EXHAUSTED', /at most 1048576/);
   const get = await fetch(`${base}/api/v1/GetJob`);
