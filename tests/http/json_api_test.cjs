@@ -136,16 +136,20 @@ async function events(base) {
         created.data.created.base_lrs[0] === 1, `first event: ${JSON.stringify(created)}`);
   // Live: each change reaches the reader at once, not at the stream's end.
   let sent = Date.now();
+  let slowestEvent = 0;
   await ok(base, 'Step', {job_id: 'w', rank: 0, step: '0'});
   for (let step = 0; step < 3; step++) {
     sent = Date.now();
     const seen = stream.events.length;
     await ok(base, 'ReportMetric', {job_id: 'w', rank: 0, step: String(step), value: 1});
-    const event = await stream.at(seen, 1000);
-    check(event, `no event within a second of step ${step}'s report`);
-    check(event.received - sent < 1000, 'an event came late');
+    // Typically a few milliseconds; the bound only tells "at once" from
+    // "buffered until the stream ends" on a loaded machine too.
+    const event = await stream.at(seen, 5000);
+    check(event, `no event within 5 s of step ${step}'s report`);
+    slowestEvent = Math.max(slowestEvent, event.received - sent);
     await ok(base, 'Step', {job_id: 'w', rank: 0, step: String(step + 1)});
   }
+  console.log(`slowest event after its report: ${slowestEvent} ms`);
   const aggregated = stream.events.filter((e) => e.data.step_aggregated);
   check(aggregated.some((e) => e.data.step_aggregated.metric.reduced), 'no reduction event');
   for (let i = 0; i < stream.events.length; i++) {

@@ -96,13 +96,13 @@ $out
 }
 # usage PATTERN ARGS...: a command-line mistake, exit 2, seen before anything
 # is sent: the same command against a port where nothing listens exits 2 too,
-# within a second, not 3 after --timeout.
+# at once (a second or so on a loaded machine), not 3 after --timeout.
 usage() {
   local pattern=$1
   shift
   expect 2 "$pattern" "$@"
-  run LRSCHED_SERVER="127.0.0.1:$refused_port" -- --timeout=5s "$@"
-  if [ "$code" != 2 ] || [ "$took" -gt 1 ]; then
+  run LRSCHED_SERVER="127.0.0.1:$refused_port" -- --timeout=60s "$@"
+  if [ "$code" != 2 ] || [ "$took" -ge 10 ]; then
     fail "lrschedctl $* against nothing exited $code after ${took}s: the server was asked first"
   fi
 }
@@ -245,7 +245,8 @@ expect 3 'the name no-such-host.invalid does not resolve' \
   --server=no-such-host.invalid:50051 --timeout=1s list
 expect 3 "the server at 127.0.0.1:$silent_port did not answer ListJobs" \
   --server="127.0.0.1:$silent_port" --timeout=2s list
-[ "$took" -le 4 ] || fail "--timeout=2s against a silent server took ${took}s"
+# Well under the 10 s default, with room for a loaded machine.
+[ "$took" -le 7 ] || fail "--timeout=2s against a silent server took ${took}s"
 expect 3 "127.0.0.1:$refused_port" --server="127.0.0.1:$refused_port" --timeout=1s get g2
 expect 3 "127.0.0.1:$refused_port" --server="127.0.0.1:$refused_port" --timeout=1s set-lr g2 --factor=2
 expect 3 "127.0.0.1:$refused_port" --server="127.0.0.1:$refused_port" --timeout=1s watch g2

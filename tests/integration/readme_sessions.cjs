@@ -245,26 +245,30 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // A command that follows (watch): runs in the background; its lines so far.
 class Follower {
-  constructor(command) {
+  constructor(command, jobId) {
     this.command = command;
+    this.jobId = jobId;
     this.text = '';
-    this.changed = Date.now();
     this.child = spawn('bash', ['-c', `exec 2>&1\n${command}`],
                        { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child.stdout.on('data', (data) => {
       this.text += data;
-      this.changed = Date.now();
     });
   }
   lines() { return linesOf(this.text.replace(/[^\n]*$/, '')); }
-  // Waits until it has printed `count` lines (or at least one) and then
-  // nothing for a while: it has caught up with the job.
-  async settle(count = 1) {
-    const give_up = Date.now() + 20000;
-    while (Date.now() < give_up) {
-      if (this.lines().length >= count && Date.now() - this.changed > 700) return;
-      await sleep(50);
-    }
+  // The sequence number of the last event printed, 0 before the first.
+  lastSequence() {
+    const events = this.lines().filter((line) => kEventLine.test(line));
+    return events.length ? Number(events[events.length - 1].trim().split(' ')[0]) : 0;
+  }
+  // Waits until it has printed the job's every event so far: it has caught
+  // up with the job, however slowly it prints.
+  async settle(jobId) {
+    const r = bash(`lrschedctl get ${jobId} --output=json`);
+    if (r.status !== 0) fail(`lrschedctl get ${jobId} failed:\n${r.stdout}`);
+    const events = Number(JSON.parse(r.stdout).event_count || 0);
+    const giveUp = Date.now() + 60000;
+    while (this.lastSequence() < events && Date.now() < giveUp) await sleep(20);
   }
   stop() {
     try { process.kill(-this.child.pid, 'SIGKILL'); } catch (error) { /* already gone */ }
@@ -285,7 +289,9 @@ async function runBlock(section, steps, before, errors) {
     const subcommand = argvOf(step.command).slice(1).find((word) => !word.startsWith('-'));
     if (step.command.startsWith('lrschedctl ') && subcommand === 'watch') {
       if (follower !== null) fail(`${where}: one watch per block`);
-      follower = new Follower(step.command);
+      const words = argvOf(step.command);
+      const job = words.slice(words.indexOf('watch') + 1).find((word) => !word.startsWith('-'));
+      follower = new Follower(step.command, job);
       followerShown = masked(step.shown);
       continue;
     }
@@ -294,7 +300,7 @@ async function runBlock(section, steps, before, errors) {
     const events = follower ? step.shown.filter((line) => kEventLine.test(line)) : [];
     const shown = step.shown.filter((line) => !events.includes(line));
     if (follower) {
-      await follower.settle();
+      await follower.settle(follower.jobId);
       expectations.push({ where, at: follower.lines().length, events: masked(events) });
     }
     const r = bash(step.command);
@@ -310,8 +316,7 @@ async function runBlock(section, steps, before, errors) {
     if (!same) errors.push(`${where}\n${difference(shown, printed)}`);
   }
   if (follower === null) return;
-  const last = expectations.length ? expectations[expectations.length - 1] : null;
-  await follower.settle(last ? last.at + last.events.length : 1);
+  await follower.settle(follower.jobId);
   follower.stop();
   const printed = follower.lines();
   const all = masked(printed);
