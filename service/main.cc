@@ -364,7 +364,10 @@ int main(int argc, char** argv) {
   }
   // The web page and the JSON API: a gRPC client of this server's own
   // service, so that every rule is the gRPC port's; in the process where
-  // there is one server, else through the port (plaintext, so not with TLS).
+  // there is one server, else through the port (a replica's server changes
+  // with its role), with TLS as a standby reaches the leader. That channel
+  // presents the replica's own client certificate, so the page's calls must
+  // then name their caller with a token wherever callers are checked.
   std::unique_ptr<lrsched::HttpGateway> gateway;
   const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
   if (!http_listen.empty()) {
@@ -374,18 +377,18 @@ int main(int argc, char** argv) {
           "--http_listen with --tls_client_ca_file needs --auth_tokens_file: the gRPC port "
           "admits only callers with a client certificate, and a page's callers have none, so "
           "they must come with a token");
-    } else if (replicated && tls.enabled()) {
-      http_started = absl::FailedPreconditionError(
-          "--http_listen with --tls_cert_file and an etcd store is not supported yet: the page "
-          "reaches the leading replica's port in plaintext");
     } else {
       lrsched::HttpGatewayOptions http_options;
       http_options.listen = http_listen;
       http_options.max_event_streams = static_cast<int>(
           std::clamp<int64_t>(absl::GetFlag(FLAGS_http_max_event_streams), 1, 10000));
+      http_options.require_token =
+          replicated && tls.enabled() && !absl::GetFlag(FLAGS_auth_tokens_file).empty();
       auto running = lrsched::HttpGateway::Start(
           http_options,
-          replicated ? lrsched::HttpGateway::LocalChannel(options.listen, port)
+          replicated ? lrsched::HttpGateway::LocalChannel(
+                           options.listen, port, forward_credentials,
+                           absl::GetFlag(FLAGS_tls_replica_server_name))
                      : lrsched::HttpGateway::ChannelSource(
                            [&server] { return server->InProcessChannel(); }));
       http_started = running.status();

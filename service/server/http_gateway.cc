@@ -172,14 +172,21 @@ void HttpGateway::Shutdown() {
   }
 }
 
-HttpGateway::ChannelSource HttpGateway::LocalChannel(const std::string& listen, int port) {
+HttpGateway::ChannelSource HttpGateway::LocalChannel(
+    const std::string& listen, int port, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    const std::string& server_name) {
   absl::string_view host = listen;
   const size_t colon = host.rfind(':');
   host = colon == absl::string_view::npos ? "" : host.substr(0, colon);
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
   if (host == "[::]") host = "[::1]";
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(absl::StrCat(host, ":", port), grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments arguments;
+  if (credentials != nullptr && !server_name.empty()) {
+    arguments.SetSslTargetNameOverride(server_name);
+  }
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      absl::StrCat(host, ":", port),
+      credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(), arguments);
   return [channel] { return channel; };
 }
 
@@ -244,6 +251,14 @@ int HttpGateway::Handle(mg_connection* connection) {
       SendError(connection, Refused(grpc::StatusCode::PERMISSION_DENIED, refused), 403,
                 Closing());
       return 403;
+    }
+    if (options_.require_token && Header(connection, "Authorization").empty()) {
+      SendError(connection,
+                Refused(grpc::StatusCode::UNAUTHENTICATED,
+                        "no token: the API of this server's HTTP port takes callers with "
+                        "'Authorization: Bearer TOKEN' only"),
+                401);
+      return 401;
     }
   }
   if (absl::ConsumePrefix(&path, kApiPrefix)) {

@@ -66,6 +66,10 @@ struct HttpGatewayOptions {
   // that went away is noticed (by the second write after it left) and its
   // stream's place freed.
   absl::Duration keepalive_interval = absl::Seconds(2);
+  // API calls without an Authorization header are refused (401) here rather
+  // than sent: set where the channel carries an identity of its own (a
+  // replica's client certificate) that the server must not lend to them.
+  bool require_token = false;
 };
 
 class HttpGateway {
@@ -82,10 +86,13 @@ class HttpGateway {
   // Shuts down.
   ~HttpGateway();
 
-  // Always the one channel to the plaintext gRPC port `port` of this
-  // process, whose --listen is `listen`: at its host, or at loopback when it
-  // listens on every address.
-  static ChannelSource LocalChannel(const std::string& listen, int port);
+  // Always the one channel to the gRPC port `port` of this process, whose
+  // --listen is `listen`: at its host, or at loopback when it listens on
+  // every address. With `credentials`, TLS that expects the server's
+  // certificate to name `server_name` (when not empty; else the host).
+  static ChannelSource LocalChannel(const std::string& listen, int port,
+                                    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+                                    const std::string& server_name = "");
 
   int port() const { return port_; }
   // Stops taking requests, cancels the calls in flight (an event stream

@@ -409,6 +409,35 @@ async function stop(child, grace) {
   }
   console.log(`lrschedctl get through ${standby.what}${serverTls ? ' (TLS, token)' : ''}: ` +
               `served by ${leaderAddress}`);
+  // The web page's port of every replica (kubectl port-forward reaches any
+  // pod): the page, and the JSON API served by the leader through the
+  // replica's own gRPC port; only with a token where callers are checked,
+  // since that connection presents the replica's own certificate.
+  const httpPort = portOf(server, 'http');
+  for (const child of servers) {
+    const base = `http://${child.address.split(':')[0]}:${httpPort}`;
+    const page = await fetch(`${base}/`);
+    if (page.status !== 200 || !/lrsched/.test(await page.text())) {
+      fail(`GET / on the http port of ${child.what} answered ${page.status}`);
+    }
+    const getJob = (headers) => fetch(`${base}/api/v1/GetJob`, {
+      method: 'POST', headers: {'Content-Type': 'application/json', ...headers},
+      body: JSON.stringify({job_id: 'ha-launch'})});
+    if (child.environment.LRSCHED_AUTH_TOKENS_FILE) {
+      const refused = await getJob({});
+      if (refused.status !== 401) {
+        fail(`GetJob on the http port of ${child.what} without a token: ${refused.status} ` +
+             (await refused.text()));
+      }
+    }
+    const answered = await getJob({Authorization: `Bearer ${token}`});
+    const text = await answered.text();
+    if (answered.status !== 200 || JSON.parse(text).served_by !== leaderAddress) {
+      fail(`GetJob on the http port of ${child.what} with the token: ${answered.status} ${text}`);
+    }
+  }
+  console.log(`every replica's http port ${httpPort}: the page, and GetJob served by the ` +
+              `leader, only with a token`);
 
   // SIGTERM to the leader: it drains, revokes its lease, and a standby leads
   // at once, well before the lease would have run out.

@@ -23,7 +23,9 @@ function check(condition, message) {
 // Starts `binary` serving gRPC and HTTP on ports it picks; resolves with
 // {grpcPort, httpPort, base, process}.
 function startServer(binary, flags = []) {
-  const child = childProcess.spawn(binary, ['--listen=127.0.0.1:0', '--state=:memory:',
+  // A state in memory unless the flags name a store.
+  const state = flags.some((flag) => flag.startsWith('--store=')) ? [] : ['--state=:memory:'];
+  const child = childProcess.spawn(binary, ['--listen=127.0.0.1:0', ...state,
                                             '--http_listen=127.0.0.1:0', ...flags],
                                    {stdio: ['ignore', 'pipe', 'pipe']});
   child.output = '';

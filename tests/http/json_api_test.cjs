@@ -7,8 +7,8 @@
 // with Last-Event-ID.
 //
 // With mutual TLS on the gRPC port, the page's calls reach the service in
-// the process: known by their token only, never by the server's own
-// certificate.
+// the process, or a replica's own port over TLS: known by their token only,
+// never by the server's own certificate.
 //
 // Usage: json_api_test.cjs SERVER_BINARY MAKE_CERTS
 'use strict';
@@ -317,6 +317,85 @@ async function behindMutualTls(binary) {
   fs.rmSync(dir, {recursive: true, force: true});
 }
 
+function freePort() {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const port = probe.address().port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+// Replicas on etcd with mutual TLS: the page's calls go through the
+// replica's own gRPC port, over TLS, presenting the replica's certificate.
+// That certificate names an operator here, and a call without a token must
+// not become that operator; with the token, either replica serves the job
+// from the leader.
+async function replicasBehindMutualTls(binary) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'http-replicas-'));
+  childProcess.execFileSync(makeCerts, [dir], {stdio: 'ignore'});
+  const operator = 'operator-token-0123456789';
+  fs.writeFileSync(path.join(dir, 'callers.yaml'), `callers:
+  - {name: o, role: operator, token: ${operator}}
+  - {name: the-replicas, role: operator, certificate_name: localhost}
+`);
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const client = `http://127.0.0.1:${clientPort}`, peer = `http://127.0.0.1:${peerPort}`;
+  const etcd = childProcess.spawn('/usr/bin/etcd', [
+    '--name', 'm0', '--data-dir', path.join(dir, 'etcd'), '--listen-client-urls', client,
+    '--advertise-client-urls', client, '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer, '--initial-cluster', `m0=${peer}`,
+    '--log-level', 'warn'], {stdio: 'ignore'});
+  process.on('exit', () => etcd.kill('SIGKILL'));
+  for (let i = 0; ; i++) {
+    const health = await fetch(`${client}/health`).then((r) => r.status, () => 0);
+    if (health === 200) break;
+    check(i < 300, 'etcd did not become healthy within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const flags = [
+    `--store=etcd://127.0.0.1:${clientPort}/http-test/`, '--lease_ttl=2s',
+    `--tls_cert_file=${path.join(dir, 'server.pem')}`, `--tls_key_file=${path.join(dir, 'server.key')}`,
+    `--tls_client_ca_file=${path.join(dir, 'ca.pem')}`,
+    `--auth_tokens_file=${path.join(dir, 'callers.yaml')}`];
+  const replicas = [await startServer(binary, flags), await startServer(binary, flags)];
+  const create = {job_id: 'r', spec: {step_lr: {step_size: '2'}}, base_lrs: [0.1]};
+  for (const replica of replicas) {
+    const page = await fetch(`${replica.base}/`);
+    check(page.status === 200, `GET / of a replica: ${page.status}`);
+    const anonymous = await call(replica.base, 'CreateJob', create);
+    check(anonymous.status === 401 && anonymous.body.code === 'UNAUTHENTICATED',
+          `a replica's page without a token: ${JSON.stringify(anonymous)}`);
+    const listed = await call(replica.base, 'ListJobs', {});
+    check(listed.status === 401, `a replica's ListJobs without a token: ${listed.status}`);
+  }
+  // Whichever replica leads: a call answers once one does (a standby says
+  // UNAVAILABLE until then).
+  let created = null;
+  for (let i = 0; i < 100 && !(created && created.status === 200); i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    created = await call(replicas[1].base, 'CreateJob', create, {token: operator});
+  }
+  check(created.status === 200, `CreateJob through a replica's page: ${JSON.stringify(created)}`);
+  const servedBy = new Set();
+  for (const replica of replicas) {
+    const job = await ok(replica.base, 'GetJob', {job_id: 'r'}, {token: operator});
+    servedBy.add(job.served_by);
+    const stream = await watch(replica.base, 'r', {token: operator});
+    check(stream.status === 200, `WatchJob through a replica's page: ${stream.status}`);
+    const first = await stream.at(0, 10000);
+    check(first && first.data.created, `WatchJob through a replica: ${JSON.stringify(first)}`);
+    stream.close();
+  }
+  check(servedBy.size === 1 && [...servedBy][0], `the replicas name leaders ${[...servedBy]}`);
+  for (const replica of replicas) replica.process.kill('SIGKILL');
+  etcd.kill('SIGKILL');
+  fs.rmSync(dir, {recursive: true, force: true});
+  console.log(`replicas with mutual TLS: the page of each served by ${[...servedBy][0]}, ` +
+              'with a token only');
+}
+
 (async () => {
   const started = Date.now();
   const server = await startServer(binary);
@@ -327,6 +406,7 @@ async function behindMutualTls(binary) {
   await streamLimit(binary);
   await auth(binary);
   await behindMutualTls(binary);
+  await replicasBehindMutualTls(binary);
   server.process.kill('SIGKILL');
   console.log(`json_api_test: every RPC, errors, limits, events and roles checked in ` +
               `${Date.now() - started} ms`);
