@@ -75,6 +75,15 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   if (stripped.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--token_file: ", path, " is empty"));
   }
+  // gRPC sends printable ASCII only in metadata; anything else it takes for
+  // a misuse of its API and ends the process.
+  for (size_t i = 0; i < stripped.size(); ++i) {
+    if (stripped[i] < 0x20 || stripped[i] > 0x7e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token_file: ", path, " holds a byte that is not printable ASCII (at ", i,
+                       " of the token); a token is printable ASCII"));
+    }
+  }
   return stripped;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/exposer.h"
@@ -384,11 +385,18 @@ int main(int argc, char** argv) {
           std::clamp<int64_t>(absl::GetFlag(FLAGS_http_max_event_streams), 1, 10000));
       http_options.require_token =
           replicated && tls.enabled() && !absl::GetFlag(FLAGS_auth_tokens_file).empty();
+      // The name the certificate is checked for: as the other replicas
+      // check it when they dial this one.
+      std::string server_name = absl::GetFlag(FLAGS_tls_replica_server_name);
+      if (replicated && server_name.empty()) {
+        absl::string_view host = replica->advertise();
+        host = host.substr(0, host.rfind(':'));
+        server_name = std::string(absl::StripSuffix(absl::StripPrefix(host, "["), "]"));
+      }
       auto running = lrsched::HttpGateway::Start(
           http_options,
-          replicated ? lrsched::HttpGateway::LocalChannel(
-                           options.listen, port, forward_credentials,
-                           absl::GetFlag(FLAGS_tls_replica_server_name))
+          replicated ? lrsched::HttpGateway::LocalChannel(options.listen, port,
+                                                          forward_credentials, server_name)
                      : lrsched::HttpGateway::ChannelSource(
                            [&server] { return server->InProcessChannel(); }));
       http_started = running.status();

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <grpc/grpc.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -252,7 +253,18 @@ int HttpGateway::Handle(mg_connection* connection) {
                 Closing());
       return 403;
     }
-    if (options_.require_token && Header(connection, "Authorization").empty()) {
+    // gRPC metadata carries printable ASCII only; it would take anything
+    // else for a misuse of its API and end the process.
+    const std::string authorization = Header(connection, "Authorization");
+    if (!grpc_header_nonbin_value_is_legal(
+            grpc_slice_from_static_buffer(authorization.data(), authorization.size()))) {
+      SendError(connection,
+                Refused(grpc::StatusCode::UNAUTHENTICATED,
+                        "the Authorization header must be printable ASCII, 'Bearer TOKEN'"),
+                401, Closing());
+      return 401;
+    }
+    if (options_.require_token && authorization.empty()) {
       SendError(connection,
                 Refused(grpc::StatusCode::UNAUTHENTICATED,
                         "no token: the API of this server's HTTP port takes callers with "

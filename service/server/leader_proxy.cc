@@ -1,12 +1,33 @@
 #include "service/server/leader_proxy.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace lrsched {
 namespace {
+
+// Why gRPC would not send this metadata on (it takes an illegal one for a
+// misuse of its API and ends the process), or empty. A server accepts what
+// a client's library would never send, such as bytes outside printable
+// ASCII in a text value.
+std::string Unsendable(grpc::string_ref key, grpc::string_ref value) {
+  const grpc_slice key_slice = grpc_slice_from_static_buffer(key.data(), key.size());
+  if (!grpc_header_key_is_legal(key_slice)) {
+    return absl::StrCat("the metadata key '", absl::CHexEscape({key.data(), key.size()}),
+                        "' is not a legal gRPC metadata key");
+  }
+  if (!grpc_is_binary_header(key_slice) &&
+      !grpc_header_nonbin_value_is_legal(
+          grpc_slice_from_static_buffer(value.data(), value.size()))) {
+    return absl::StrCat("the value of metadata ", absl::string_view(key.data(), key.size()),
+                        " must be printable ASCII (or its key end in -bin)");
+  }
+  return "";
+}
 
 // Metadata that gRPC sets itself on each hop.
 bool Reserved(grpc::string_ref key) {
@@ -207,6 +228,14 @@ grpc::ServerGenericBidiReactor* LeaderProxy::Forward(grpc::GenericCallbackServer
                                           "no token: through a replica that does not lead, "
                                           "callers name themselves with a bearer token, not "
                                           "a client certificate"));
+  }
+  for (const auto& [key, value] : context->client_metadata()) {
+    if (Reserved(key)) continue;
+    if (const std::string unsendable = Unsendable(key, value); !unsendable.empty()) {
+      return new Refused(this, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                            absl::StrCat(unsendable, ": a replica that does not "
+                                                         "lead cannot forward the call")));
+    }
   }
   forwarded_.fetch_add(1, std::memory_order_relaxed);
   return (new ProxiedCall(this, context, channel))->reactor();

@@ -13,6 +13,7 @@
 // Usage: json_api_test.cjs SERVER_BINARY MAKE_CERTS
 'use strict';
 const childProcess = require('child_process');
+const http2 = require('http2');
 const net = require('net');
 const fs = require('fs');
 const os = require('os');
@@ -287,6 +288,29 @@ async function crossSite(server) {
   check(negative.status === 400, `WatchJob from_sequence=-3: ${negative.status}`);
 }
 
+// An Authorization header that gRPC metadata cannot carry (bytes outside
+// printable ASCII) is refused on the HTTP side, and the server goes on: it
+// ended the process before.
+async function unsendableAuthorization(server) {
+  const {base, httpPort} = server;
+  const body = JSON.stringify({job_id: 'victim'});
+  for (const value of ['Bearer \u0080abc', 'Bearer a\u0001b', 'Bearer \u00e9t\u00e9']) {
+    for (const [method, target] of [['POST', '/api/v1/GetJob'],
+                                    ['GET', '/api/v1/WatchJob?job_id=victim']]) {
+      const answer = await raw(httpPort, `${method} ${target} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${httpPort}\r\nContent-Type: application/json\r\n` +
+        `Authorization: ${value}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n` +
+        `\r\n${body}`).catch((error) => `no answer: ${error.message}`);
+      // civetweb refuses control characters itself (400); the rest is ours.
+      check(/^HTTP\/1\.[01] 400/.test(answer) ||
+            (/^HTTP\/1\.1 401/.test(answer) && /printable ASCII/.test(answer)),
+            `${method} ${target} with Authorization ${JSON.stringify(value)}: ` +
+            answer.split('\r\n')[0]);
+    }
+  }
+  await ok(base, 'GetJob', {job_id: 'victim'});
+}
+
 async function behindMutualTls(binary) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'http-tls-'));
   childProcess.execFileSync(makeCerts, [dir], {stdio: 'ignore'});
@@ -315,6 +339,28 @@ async function behindMutualTls(binary) {
   check(set.override.effective_step === '3', `behind mutual TLS: ${JSON.stringify(set)}`);
   server.process.kill('SIGKILL');
   fs.rmSync(dir, {recursive: true, force: true});
+}
+
+// One gRPC call over HTTP/2 as written, with the headers given (an empty
+// request message); resolves with the trailers (or the headers of a
+// trailers-only answer).
+function rawGrpc(port, tls, method, headers) {
+  return new Promise((resolve) => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, tls);
+    session.on('error', (error) => resolve({error: error.message}));
+    const stream = session.request({':method': 'POST', ':path': method,
+                                    'content-type': 'application/grpc', 'te': 'trailers',
+                                    ...headers});
+    let answer = {};
+    stream.on('response', (head) => { answer = head; });
+    stream.on('trailers', (trailers) => { answer = trailers; });
+    stream.on('error', (error) => { answer = {error: error.message}; });
+    stream.on('close', () => {
+      session.close();
+      resolve(answer);
+    });
+    stream.end(Buffer.alloc(5));
+  });
 }
 
 function freePort() {
@@ -389,6 +435,18 @@ async function replicasBehindMutualTls(binary) {
     stream.close();
   }
   check(servedBy.size === 1 && [...servedBy][0], `the replicas name leaders ${[...servedBy]}`);
+  // Metadata that gRPC would not send on (a text value outside printable
+  // ASCII; a gRPC library never sends it, a raw HTTP/2 client may): the
+  // standby refuses the call rather than end its process, as it did.
+  const standby = replicas.find((r) => `127.0.0.1:${r.grpcPort}` !== [...servedBy][0]);
+  const tls = {ca: fs.readFileSync(path.join(dir, 'ca.pem')),
+               cert: fs.readFileSync(path.join(dir, 'client.pem')),
+               key: fs.readFileSync(path.join(dir, 'client.key')), servername: 'localhost'};
+  const trailers = await rawGrpc(standby.grpcPort, tls, '/lrsched.v1.SchedulerService/ListJobs',
+                                 {'authorization': `Bearer ${operator}`, 'x-odd': 'a\u0080b'});
+  check(trailers['grpc-status'] === '3' && /printable ASCII/.test(trailers['grpc-message']),
+        `a standby given metadata it cannot forward: ${JSON.stringify(trailers)}`);
+  await ok(standby.base, 'GetJob', {job_id: 'r'}, {token: operator});
   for (const replica of replicas) replica.process.kill('SIGKILL');
   etcd.kill('SIGKILL');
   fs.rmSync(dir, {recursive: true, force: true});
@@ -401,6 +459,7 @@ async function replicasBehindMutualTls(binary) {
   const server = await startServer(binary);
   await everyRpc(server.base);
   await crossSite(server);
+  await unsendableAuthorization(server);
   await errors(server.base);
   await events(server.base);
   await streamLimit(binary);

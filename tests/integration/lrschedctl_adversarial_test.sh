@@ -162,6 +162,9 @@ usage "\-\-timeout: 'abc'" --timeout=abc list
 usage '\-\-tls_cert_file and \-\-tls_key_file go together' --tls_cert_file="$work/certs/client.pem" list
 usage '\-\-tls_ca_file: cannot read' --tls_ca_file="$work/none.pem" list
 usage '\-\-token_file: cannot read' --token_file="$work/none" list
+# gRPC ends the process it is asked to send such metadata from.
+printf 'caf\xc3\xa9\n' > "$work/odd.token"
+usage '\-\-token_file: .* is not printable ASCII \(at 3 of the token\)' --token_file="$work/odd.token" list
 usage 'get takes one JOB' get
 usage 'get takes one JOB' get a b
 usage 'get does not take \-\-spec' get g2 --spec=x

@@ -40,6 +40,7 @@ struct ClientOptions {
   // The caller's bearer token, sent with every call as `authorization:
   // Bearer TOKEN` (a server with --auth_tokens_file requires one, or a
   // client certificate); none when empty. ReadTokenFile reads one.
+  // Printable ASCII only, as gRPC metadata is.
   std::string token;
   // Deadline of each call but Step.
   absl::Duration call_timeout = absl::Seconds(10);
@@ -83,7 +84,7 @@ absl::Status UseTls(const ClientTls& tls, ClientOptions* options);
 
 // The token in `path` (surrounding white space dropped), as a Kubernetes
 // Secret mounts it. INVALID_ARGUMENT naming --token_file when it cannot be
-// read or is empty.
+// read, is empty or is not printable ASCII.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 // Sets `options`' token from `token_file` (a --token_file flag), or when
