@@ -179,8 +179,8 @@ TEST_P(RestartEveryFamilyTest, KillAndTermAtRandomLoseNothingAndChangeNothing) {
       jobs.size(), std::vector<std::map<int64_t, std::vector<double>>>(kWorkers));
   std::atomic<int> running{0};
   // The workers go no faster than the restarts: step s waits for restart
-  // s * kRestarts / (kSteps + 1), so that every restart finds them mid-run
-  // and the last ones run after the last restart, however fast the machine.
+  // s * kRestarts / kSteps, so that every restart finds them mid-run and
+  // the last step runs after the last restart, however fast the machine.
   std::atomic<int> restarted{0};
   std::vector<std::thread> workers;
   for (size_t j = 0; j < jobs.size(); ++j) {
@@ -195,7 +195,7 @@ TEST_P(RestartEveryFamilyTest, KillAndTermAtRandomLoseNothingAndChangeNothing) {
         Client client(FastRetries(address));
         WorkerSchedule worker(client, jobs[j].job_id(), rank, look_ahead);
         for (int64_t step = 0; step <= last; ++step) {
-          while (restarted.load() < step * kRestarts / (kSteps + 1)) {
+          while (restarted.load() < step * kRestarts / kSteps) {
             absl::SleepFor(absl::Milliseconds(2));
           }
           auto rates = worker.Step();

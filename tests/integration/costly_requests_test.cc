@@ -1,8 +1,8 @@
 // Costly but valid requests never stall the server: while clients ask
 // 1,024-group jobs for steps far ahead (refused beyond what one call may
 // compute, computed up to it), the health check and another job's Steps
-// answer within a second every time (or three far computations, on a machine
-// or a build where one takes longer).
+// answer within a second every time (or one and a half far computations, on
+// a machine or a build where one takes longer).
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -90,9 +90,9 @@ TEST(CostlyRequestsTest, FarStepsOnWideJobsNeverStallHealthOrOtherJobs) {
   stop = true;
   for (auto& thread : costly) thread.join();
   // A stall was 13 s before calls were bounded: the small calls waited for
-  // every far computation queued before them. Now they wait at most for the
-  // ones running on the cores when they arrive.
-  const absl::Duration bound = std::max(absl::Seconds(1), 3 * alone);
+  // every far computation queued before them (two at a time here). Now they
+  // share the cores with them, and wait for none.
+  const absl::Duration bound = std::max(absl::Seconds(1), 1.5 * alone);
   std::printf(
       "far steps computed: %d; one far Step alone %s; slowest health check %s, "
       "slowest Step of the small job %s (bound %s)\n",

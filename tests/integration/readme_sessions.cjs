@@ -268,7 +268,12 @@ class Follower {
     if (r.status !== 0) fail(`lrschedctl get ${jobId} failed:\n${r.stdout}`);
     const events = Number(JSON.parse(r.stdout).event_count || 0);
     const giveUp = Date.now() + 60000;
-    while (this.lastSequence() < events && Date.now() < giveUp) await sleep(20);
+    while (this.lastSequence() < events) {
+      if (Date.now() > giveUp) {
+        fail(`${this.command}: printed up to event ${this.lastSequence()} of ${events} in 60 s`);
+      }
+      await sleep(20);
+    }
   }
   stop() {
     try { process.kill(-this.child.pid, 'SIGKILL'); } catch (error) { /* already gone */ }
