@@ -74,6 +74,12 @@ def read_token_file(path: str) -> str:
         token = file.read().strip()
     if not token:
         raise ValueError(f"token file {path} is empty")
+    # gRPC metadata is printable ASCII: say so here, naming the file, rather
+    # than refuse every call later.
+    for index, character in enumerate(token):
+        if not " " <= character <= "~":
+            raise ValueError(f"token file {path} holds a character that is not printable ASCII "
+                             f"(at {index} of the token); a token is printable ASCII")
     return token
 
 

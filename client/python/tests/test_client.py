@@ -194,6 +194,16 @@ def test_a_token_from_a_file_reaches_a_server_that_requires_one(tmp_path):
         server.stop()
 
 
+def test_a_token_file_that_is_not_printable_ascii_is_refused_naming_it(tmp_path):
+    (tmp_path / "odd.token").write_text("caf\u00e9\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"odd.token holds a character that is not printable "
+                                         r"ASCII \(at 3 of the token\)"):
+        lrsched.read_token_file(str(tmp_path / "odd.token"))
+    (tmp_path / "empty.token").write_text(" \n")
+    with pytest.raises(ValueError, match="empty.token is empty"):
+        lrsched.read_token_file(str(tmp_path / "empty.token"))
+
+
 def test_max_look_ahead_brings_an_override_sooner(server):
     # A cosine schedule is handed out as far ahead as a worker asks (1000
     # steps), so an override lands after those; a job created with
