@@ -414,27 +414,32 @@ async function stop(child, grace) {
   // replica's own gRPC port; only with a token where callers are checked,
   // since that connection presents the replica's own certificate.
   const httpPort = portOf(server, 'http');
+  const pageGetJob = (child, headers) => fetch(
+      `http://${child.address.split(':')[0]}:${httpPort}/api/v1/GetJob`, {
+        method: 'POST', headers: {'Content-Type': 'application/json', ...headers},
+        body: JSON.stringify({job_id: 'ha-launch'})});
+  // Answered at the first call, by `leader`.
+  const pageServes = async (child, leader) => {
+    const answered = await pageGetJob(child, {Authorization: `Bearer ${token}`});
+    const text = await answered.text();
+    if (answered.status !== 200 || JSON.parse(text).served_by !== leader) {
+      fail(`GetJob on the http port of ${child.what} with the token: ${answered.status} ${text} ` +
+           `(the leader is ${leader})`);
+    }
+  };
   for (const child of servers) {
-    const base = `http://${child.address.split(':')[0]}:${httpPort}`;
-    const page = await fetch(`${base}/`);
+    const page = await fetch(`http://${child.address.split(':')[0]}:${httpPort}/`);
     if (page.status !== 200 || !/lrsched/.test(await page.text())) {
       fail(`GET / on the http port of ${child.what} answered ${page.status}`);
     }
-    const getJob = (headers) => fetch(`${base}/api/v1/GetJob`, {
-      method: 'POST', headers: {'Content-Type': 'application/json', ...headers},
-      body: JSON.stringify({job_id: 'ha-launch'})});
     if (child.environment.LRSCHED_AUTH_TOKENS_FILE) {
-      const refused = await getJob({});
+      const refused = await pageGetJob(child, {});
       if (refused.status !== 401) {
         fail(`GetJob on the http port of ${child.what} without a token: ${refused.status} ` +
              (await refused.text()));
       }
     }
-    const answered = await getJob({Authorization: `Bearer ${token}`});
-    const text = await answered.text();
-    if (answered.status !== 200 || JSON.parse(text).served_by !== leaderAddress) {
-      fail(`GetJob on the http port of ${child.what} with the token: ${answered.status} ${text}`);
-    }
+    await pageServes(child, leaderAddress);
   }
   console.log(`every replica's http port ${httpPort}: the page, and GetJob served by the ` +
               `leader, only with a token`);
@@ -478,7 +483,11 @@ async function stop(child, grace) {
              `${handedOver.by}: ${seen.out}`);
       }
     }
-    console.log(`every replica left: the job is served by the new leader ${handedOver.by}`);
+    // The page of each, the new leader's included (its server was replaced
+    // on its port when it took over): at once, by the new leader.
+    for (const child of standbys) await pageServes(child, handedOver.by);
+    console.log(`every replica left: the job is served by the new leader ${handedOver.by}, ` +
+                `on the gRPC and the http port`);
   }
   for (const child of standbys) {
     const exit = await stop(child, serverGrace);
