@@ -263,9 +263,9 @@ class Follower {
   }
   // Waits until it has printed the job's every event so far: it has caught
   // up with the job, however slowly it prints.
-  async settle(jobId) {
-    const r = bash(`lrschedctl get ${jobId} --output=json`);
-    if (r.status !== 0) fail(`lrschedctl get ${jobId} failed:\n${r.stdout}`);
+  async settle() {
+    const r = bash(`lrschedctl get ${this.jobId} --output=json`);
+    if (r.status !== 0) fail(`lrschedctl get ${this.jobId} failed:\n${r.stdout}`);
     const events = Number(JSON.parse(r.stdout).event_count || 0);
     const giveUp = Date.now() + 60000;
     while (this.lastSequence() < events) {
@@ -305,7 +305,7 @@ async function runBlock(section, steps, before, errors) {
     const events = follower ? step.shown.filter((line) => kEventLine.test(line)) : [];
     const shown = step.shown.filter((line) => !events.includes(line));
     if (follower) {
-      await follower.settle(follower.jobId);
+      await follower.settle();
       expectations.push({ where, at: follower.lines().length, events: masked(events) });
     }
     const r = bash(step.command);
@@ -321,7 +321,7 @@ async function runBlock(section, steps, before, errors) {
     if (!same) errors.push(`${where}\n${difference(shown, printed)}`);
   }
   if (follower === null) return;
-  await follower.settle(follower.jobId);
+  await follower.settle();
   follower.stop();
   const printed = follower.lines();
   const all = masked(printed);
